@@ -1,0 +1,66 @@
+/*
+ * cli.h - what the command files share: the parsed global options, the
+ * exit codes scripts rely on, and cli_open_state(), which wires the modules
+ * a command needs (config -> log -> state directory -> store, spool ->
+ * reconciliation). No business logic lives here or in the command files.
+ */
+#ifndef CAMSNAP_CLI_H
+#define CAMSNAP_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "recover.h"
+#include "spool.h"
+#include "store.h"
+
+/* Exit codes (documented in --help and the README). */
+enum cli_exit {
+    EXIT_OK_ = 0,        /* everything asked for was done */
+    EXIT_PARTIAL = 1,    /* ran, but something failed or is still pending */
+    EXIT_USAGE = 2,      /* bad command line or configuration */
+    EXIT_RUNTIME = 3,    /* state directory, database or disk unusable */
+    EXIT_LOCKED = 4,     /* another camsnap holds the state directory */
+};
+
+struct cli {
+    const char *config_path;    /* -c, $CAMSNAP_CONFIG, or the default */
+    const char *state_dir;      /* --state-dir or NULL */
+    int verbosity;              /* -v: +1, -q: -1 */
+    const char *argv0;
+};
+
+/* Everything a command that owns the state directory works with. */
+struct cli_state {
+    struct config *cfg;
+    struct store *store;
+    struct spool *spool;
+    struct recover_report recovered;
+};
+
+/* Loads the configuration, printing errors to stderr. Returns an exit code
+ * (EXIT_OK_ on success; *cfg owned by the caller). */
+int cli_load_config(const struct cli *cli, struct config **cfg);
+
+/* Sets the timezone and logging from cfg (log files only when with_files). */
+void cli_setup_logging(const struct cli *cli, const struct config *cfg, bool with_files);
+
+/* Loads the config, creates the state directory, opens the database and the
+ * spool and reconciles them. Returns an exit code; on success *st is ready
+ * (close with cli_close_state). */
+int cli_open_state(const struct cli *cli, struct cli_state *st);
+void cli_close_state(struct cli_state *st);
+
+/* Prints a round's results as a table, one line per camera. */
+struct capture_result;
+void cli_print_round(const struct capture_result *res, size_t n, FILE *out);
+
+/* Commands: argc/argv start at the command name. Return an exit code. */
+int cmd_capture(const struct cli *cli, int argc, char **argv);
+int cmd_run(const struct cli *cli, int argc, char **argv);
+int cmd_stats(const struct cli *cli, int argc, char **argv);
+int cmd_config(const struct cli *cli, int argc, char **argv);
+
+#endif

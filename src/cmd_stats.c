@@ -1,0 +1,153 @@
+/* cmd_stats.c - `camsnap stats [--json]`: what the tracking database says. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "units.h"
+
+static const char usage[] =
+    "usage: camsnap [-c FILE] stats [--json]\n"
+    "\n"
+    "Counts of stills per status and camera, the delivery success rate, the\n"
+    "local queue (files and bytes waiting for delivery), the oldest pending\n"
+    "still and each camera's failure streak and last error.\n"
+    "\n"
+    "  --json       machine-readable output (one JSON object)\n"
+    "  -h, --help   this help\n"
+    "\n"
+    "Exit status: 0 ok, 2 configuration error, 3 database unusable.\n";
+
+static double success_rate(const int64_t *count)
+{
+    int64_t done = count[STILL_SUCCESS];
+    int64_t all = done + count[STILL_PENDING] + count[STILL_FAILED] + count[STILL_MISSING] +
+                  count[STILL_QUARANTINED];
+
+    return all ? 100.0 * (double)done / (double)all : 0.0;
+}
+
+static json_t *counts_json(const int64_t *count)
+{
+    json_t *o = json_object();
+
+    for (int s = 0; s < STILL__COUNT; s++)
+        json_object_set_new(o, store_status_name((enum still_status)s), json_integer(count[s]));
+    return o;
+}
+
+static json_t *time_json(int64_t ms)
+{
+    char iso[40];
+
+    return ms ? json_string(clock_format_iso(ms, 0, iso, sizeof(iso))) : json_null();
+}
+
+static void print_json(const struct cli_state *st, const struct store_stats *s)
+{
+    json_t *root = json_object(), *cams = json_array();
+
+    json_object_set_new(root, "state_dir", json_string(st->cfg->general.state_dir));
+    json_object_set_new(root, "total", json_integer(s->total));
+    json_object_set_new(root, "by_status", counts_json(s->count));
+    json_object_set_new(root, "success_rate", json_real(success_rate(s->count)));
+    json_object_set_new(root, "queue_files", json_integer(s->queue_files));
+    json_object_set_new(root, "queue_bytes", json_integer(s->queue_bytes));
+    json_object_set_new(root, "oldest_pending", time_json(s->oldest_pending_ms));
+    json_object_set_new(root, "capture_failures", json_integer(s->capture_failures));
+    for (size_t i = 0; i < s->n_cameras; i++) {
+        const struct store_camera_stats *c = &s->cameras[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "camera", json_string(c->camera_name));
+        json_object_set_new(o, "by_status", counts_json(c->count));
+        json_object_set_new(o, "success_rate", json_real(success_rate(c->count)));
+        json_object_set_new(o, "queue_bytes", json_integer(c->pending_bytes));
+        json_object_set_new(o, "oldest_pending", time_json(c->oldest_pending_ms));
+        json_object_set_new(o, "consecutive_failures", json_integer(c->consecutive_failures));
+        json_object_set_new(o, "last_error", c->last_error[0] ? json_string(c->last_error)
+                                                              : json_null());
+        json_object_set_new(o, "last_success", time_json(c->last_success_ms));
+        json_array_append_new(cams, o);
+    }
+    json_object_set_new(root, "cameras", cams);
+    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    fputc('\n', stdout);
+    json_decref(root);
+}
+
+static void print_text(const struct cli_state *st, const struct store_stats *s)
+{
+    char size[32], dur[32], iso[40];
+    int64_t now = clock_wall_ms();
+
+    printf("state directory: %s\n", st->cfg->general.state_dir);
+    printf("stills: %lld recorded\n", (long long)s->total);
+    for (int i = 0; i < STILL__COUNT; i++)
+        printf("  %-12s %8lld\n", store_status_name((enum still_status)i), (long long)s->count[i]);
+    printf("success rate: %.1f%% (%lld delivered)\n", success_rate(s->count),
+           (long long)s->count[STILL_SUCCESS]);
+    printf("queue: %lld file(s), %s\n", (long long)s->queue_files,
+           units_format_size(s->queue_bytes, size, sizeof(size)));
+    if (s->oldest_pending_ms)
+        printf("oldest pending: %s (%s ago)\n",
+               clock_format_iso(s->oldest_pending_ms, 0, iso, sizeof(iso)),
+               units_format_duration((now - s->oldest_pending_ms) / 1000 * 1000, dur,
+                                     sizeof(dur)));
+    printf("capture failures recorded: %lld\n\n", (long long)s->capture_failures);
+    printf("%-16s %8s %8s %7s %8s %6s %10s %6s  %s\n", "CAMERA", "PENDING", "SUCCESS", "FAILED",
+           "MISSING", "QUAR.", "QUEUE", "FAILS", "LAST ERROR");
+    for (size_t i = 0; i < s->n_cameras; i++) {
+        const struct store_camera_stats *c = &s->cameras[i];
+        printf("%-16s %8lld %8lld %7lld %8lld %6lld %10s %6lld  %s\n", c->camera_name,
+               (long long)c->count[STILL_PENDING], (long long)c->count[STILL_SUCCESS],
+               (long long)c->count[STILL_FAILED], (long long)c->count[STILL_MISSING],
+               (long long)c->count[STILL_QUARANTINED],
+               units_format_size(c->pending_bytes, size, sizeof(size)),
+               (long long)c->consecutive_failures, c->last_error[0] ? c->last_error : "-");
+    }
+}
+
+int cmd_stats(const struct cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    struct store_stats s;
+    struct cli_state st;
+    bool json = false;
+    int c, ex;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'j') {
+            json = true;
+        } else if (c == 'h') {
+            fputs(usage, stdout);
+            return EXIT_OK_;
+        } else {
+            fputs(usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    if ((ex = cli_open_state(cli, &st)))
+        return ex;
+    if (store_stats(st.store, &s)) {
+        fprintf(stderr, "camsnap: cannot read statistics: %s\n", store_last_error(st.store));
+        ex = EXIT_RUNTIME;
+    } else {
+        if (json)
+            print_json(&st, &s);
+        else
+            print_text(&st, &s);
+        store_stats_cleanup(&s);
+    }
+    cli_close_state(&st);
+    return ex;
+}

@@ -1,0 +1,108 @@
+/*
+ * main.c - the camsnap command line: global options, the command table,
+ * help and version. No business logic: each command lives in cmd_*.c.
+ */
+#include <getopt.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct command {
+    const char *name;
+    int (*fn)(const struct cli *cli, int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"run", cmd_run, "run the agent: capture rounds on the schedule"},
+    {"capture", cmd_capture, "capture --once [--camera NAME]: one round now, print the result"},
+    {"stats", cmd_stats, "stats [--json]: stills per status and camera, queue, failures"},
+    {"config", cmd_config, "config check|sample|reference: validate or describe the config"},
+};
+
+static void print_help(FILE *out)
+{
+    fprintf(out,
+            "usage: camsnap [-c FILE] [--state-dir DIR] [-v|-q] COMMAND [ARGS]\n"
+            "\n"
+            "camsnap captures a clean still from every IP camera of a site on a schedule,\n"
+            "keeps each one safe on local disk first (atomic writes, SQLite tracking) and\n"
+            "delivers it exactly once.\n"
+            "\n"
+            "Commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n"
+            "Options:\n"
+            "  -c, --config FILE   configuration file (default: $CAMSNAP_CONFIG, then\n"
+            "                      " CONFIG_DEFAULT_PATH ")\n"
+            "      --state-dir DIR override [general] state_dir\n"
+            "  -v, --verbose       more log output (repeatable)\n"
+            "  -q, --quiet         less log output (errors only)\n"
+            "  -h, --help          this help; `camsnap COMMAND --help` for a command\n"
+            "  -V, --version       print the version\n"
+            "\n"
+            "Exit status:\n"
+            "  0  success\n"
+            "  1  partial failure (a camera failed, stills still pending)\n"
+            "  2  usage or configuration error\n"
+            "  3  runtime error (state directory, database or disk unusable)\n"
+            "  4  another camsnap instance holds the state directory\n"
+            "\n"
+            "Files: <state_dir>/backup_queue/camera_<name>/<YYYYMMDD>_<HHMMSS>_<W>_<H>.jpg,\n"
+            "<state_dir>/capture_tracking.db, <state_dir>/logs/capture_<YYYYMMDD>.log\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"state-dir", required_argument, NULL, 's'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {0},
+    };
+    struct cli cli = {.argv0 = argv[0]};
+    int c;
+
+    setlocale(LC_CTYPE, "");
+    cli.config_path = getenv("CAMSNAP_CONFIG");
+    if (!cli.config_path || !*cli.config_path)
+        cli.config_path = CONFIG_DEFAULT_PATH;
+    /* "+": stop at the command name; its options belong to it. */
+    while ((c = getopt_long(argc, argv, "+c:vqhV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': cli.config_path = optarg; break;
+        case 's': cli.state_dir = optarg; break;
+        case 'v': cli.verbosity++; break;
+        case 'q': cli.verbosity = -3; break;
+        case 'h': print_help(stdout); return EXIT_OK_;
+        case 'V': printf("camsnap %s\n", CAMSNAP_VERSION); return EXIT_OK_;
+        default: print_help(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        print_help(stderr);
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[optind], commands[i].name))
+            continue;
+        argv += optind;
+        argc -= optind;
+        optind = 1; /* getopt restarts for the command's own options */
+        return commands[i].fn(&cli, argc, argv);
+    }
+    if (!strcmp(argv[optind], "help")) {
+        print_help(stdout);
+        return EXIT_OK_;
+    }
+    fprintf(stderr, "camsnap: unknown command \"%s\" (see camsnap --help)\n", argv[optind]);
+    return EXIT_USAGE;
+}

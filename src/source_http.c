@@ -1,0 +1,232 @@
+/*
+ * source_http.c - HTTP(S) snapshot cameras: one GET returns one JPEG.
+ *
+ * Basic and digest auth (credentials from the config, never in the URL),
+ * TLS verification on, at most 3 redirects (http/https only, credentials not
+ * sent to another host), a maximum body size, connect/low-speed/total
+ * timeouts bounded by the capture deadline. The body must be a complete
+ * JPEG (SOI..EOI, header decodes) or the grab fails; Motion-JPEG frames
+ * without Huffman tables get the standard tables inserted.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "image.h"
+#include "log.h"
+#include "source.h"
+
+struct http_src {
+    const struct camera_config *cam;
+    CURL *curl;
+    uint8_t *body;
+    size_t len, cap;
+    bool too_big;
+    struct image_buf fixed;     /* body with Huffman tables added, if needed */
+    long status;
+    char content_type[64];
+    int width, height;
+    int64_t connect_ms;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct http_src *h = ud;
+    size_t n = size * nmemb;
+
+    if (h->len + n > (size_t)h->cam->max_body_bytes) {
+        h->too_big = true;
+        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    if (h->len + n > h->cap) {
+        size_t cap = h->cap ? h->cap : 256 * 1024;
+        uint8_t *nb;
+        while (cap < h->len + n)
+            cap *= 2;
+        if (cap > (size_t)h->cam->max_body_bytes)
+            cap = (size_t)h->cam->max_body_bytes;
+        if (!(nb = realloc(h->body, cap)))
+            return 0;
+        h->body = nb;
+        h->cap = cap;
+    }
+    memcpy(h->body + h->len, ptr, n);
+    h->len += n;
+    return n;
+}
+
+static enum cs_err http_open(const struct camera_config *cam, int64_t deadline, void **state,
+                             char *err, size_t errsz)
+{
+    struct http_src *h;
+
+    (void)deadline;
+    pthread_once(&curl_once, curl_init_once);
+    if (!(h = calloc(1, sizeof(*h))))
+        return CS_NOMEM;
+    h->cam = cam;
+    if (!(h->curl = curl_easy_init())) {
+        snprintf(err, errsz, "cannot start an HTTP client");
+        free(h);
+        return CS_NOMEM;
+    }
+    *state = h;
+    return CS_OK;
+}
+
+static void setup(struct http_src *h, int64_t deadline)
+{
+    const struct camera_config *cam = h->cam;
+    CURL *c = h->curl;
+    int64_t left = deadline - clock_mono_ms();
+    long connect_ms = (long)(cam->connect_timeout_ms < left ? cam->connect_timeout_ms : left);
+
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, cam->url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 1 ? connect_ms : 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                     (long)(cam->read_timeout_ms / 1000 > 0 ? cam->read_timeout_ms / 1000 : 1));
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cam->max_body_bytes);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "camsnap/" CAMSNAP_VERSION);
+    if (cam->username) {
+        curl_easy_setopt(c, CURLOPT_USERNAME, cam->username);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, cam->password ? cam->password : "");
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)(CURLAUTH_BASIC | CURLAUTH_DIGEST));
+    }
+}
+
+static enum cs_err transport_error(struct http_src *h, CURLcode cc, char *err, size_t errsz)
+{
+    char url[512];
+
+    redact_url(h->cam->url, url, sizeof(url));
+    if (h->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+        snprintf(err, errsz, "snapshot is larger than max_body (%lld bytes)",
+                 (long long)h->cam->max_body_bytes);
+        return CS_TOOBIG;
+    }
+    snprintf(err, errsz, "%s: %s", url, curl_easy_strerror(cc));
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+        snprintf(err, errsz, "nothing answers at %s (connection refused or unreachable)", url);
+        return CS_REFUSED;
+    case CURLE_OPERATION_TIMEDOUT:
+        snprintf(err, errsz, "%s did not answer in time (%s)", url, curl_easy_strerror(cc));
+        return CS_TIMEOUT;
+    case CURLE_COULDNT_RESOLVE_HOST: return CS_REFUSED;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR: return CS_AUTH;
+    default: return CS_PROTO;
+    }
+}
+
+static enum cs_err status_error(struct http_src *h, char *err, size_t errsz)
+{
+    long s = h->status;
+
+    if (s == 401 || s == 403) {
+        snprintf(err, errsz, "camera refused the username/password (HTTP %ld)", s);
+        return CS_AUTH;
+    }
+    if (s == 404) {
+        snprintf(err, errsz, "camera has no snapshot at this path (HTTP 404)");
+        return CS_NOTFOUND;
+    }
+    snprintf(err, errsz, "camera answered HTTP %ld instead of an image", s);
+    return s >= 500 || s == 429 ? CS_AGAIN : CS_PROTO;
+}
+
+static enum cs_err http_grab(void *state, int64_t deadline, struct frame *f, char *err,
+                             size_t errsz)
+{
+    struct http_src *h = state;
+    const char *ctype = NULL;
+    const uint8_t *data;
+    size_t len;
+    double t_connect = 0;
+    CURLcode cc;
+    enum cs_err rc;
+
+    h->len = 0;
+    h->too_big = false;
+    image_buf_free(&h->fixed);
+    setup(h, deadline);
+    cc = curl_easy_perform(h->curl);
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &h->status);
+    curl_easy_getinfo(h->curl, CURLINFO_CONNECT_TIME, &t_connect);
+    curl_easy_getinfo(h->curl, CURLINFO_CONTENT_TYPE, &ctype);
+    h->connect_ms = (int64_t)(t_connect * 1000);
+    snprintf(h->content_type, sizeof(h->content_type), "%s", ctype ? ctype : "");
+    if (cc != CURLE_OK)
+        return transport_error(h, cc, err, errsz);
+    if (h->status != 200)
+        return status_error(h, err, errsz);
+    if ((rc = image_add_std_huffman(h->body, h->len, &h->fixed)))
+        return rc;
+    data = h->fixed.data ? h->fixed.data : h->body;
+    len = h->fixed.data ? h->fixed.len : h->len;
+    if ((rc = image_check_jpeg(data, len, &h->width, &h->height, err, errsz))) {
+        size_t n = strlen(err);
+        snprintf(err + n, errsz - n, " (%zu bytes, Content-Type \"%s\")", h->len,
+                 h->content_type);
+        return rc;
+    }
+    memset(f, 0, sizeof(*f));
+    f->kind = FRAME_JPEG;
+    f->width = h->width;
+    f->height = h->height;
+    f->data = data;
+    f->len = len;
+    return CS_OK;
+}
+
+static void http_info(const void *state, struct source_info *info)
+{
+    const struct http_src *h = state;
+
+    snprintf(info->codec, sizeof(info->codec), "jpeg");
+    info->width = h->width;
+    info->height = h->height;
+    info->connect_ms = h->connect_ms;
+    snprintf(info->detail, sizeof(info->detail), "HTTP %ld, %s, %zu bytes", h->status,
+             h->content_type[0] ? h->content_type : "no Content-Type", h->len);
+}
+
+static void http_close(void *state)
+{
+    struct http_src *h = state;
+
+    if (!h)
+        return;
+    curl_easy_cleanup(h->curl);
+    image_buf_free(&h->fixed);
+    free(h->body);
+    free(h);
+}
+
+const struct source_ops source_http_ops = {
+    .scheme_prefix = "http://",
+    .open = http_open,
+    .grab = http_grab,
+    .info = http_info,
+    .close = http_close,
+};

@@ -1,0 +1,403 @@
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+
+#define MAX_SEQ 1000
+
+struct spool {
+    char root[PATH_MAX];
+};
+
+enum cs_err spool_open(const char *state_dir, struct spool **out)
+{
+    struct spool *sp = calloc(1, sizeof(*sp));
+
+    if (!sp)
+        return CS_NOMEM;
+    if (snprintf(sp->root, sizeof(sp->root), "%s/%s", state_dir, SPOOL_DIR) >=
+        (int)sizeof(sp->root)) {
+        free(sp);
+        return CS_TOOBIG;
+    }
+    if (mkdir(sp->root, 0750) != 0 && errno != EEXIST) {
+        log_error(NULL, "cannot create spool directory %s", sp->root);
+        free(sp);
+        return cs_from_errno(errno);
+    }
+    *out = sp;
+    return CS_OK;
+}
+
+void spool_close(struct spool *sp)
+{
+    free(sp);
+}
+
+const char *spool_root(const struct spool *sp)
+{
+    return sp->root;
+}
+
+enum cs_err spool_format_name(const char *camera, int64_t wall_ms, int width, int height, int seq,
+                              const char *ext, char *out, size_t outsz)
+{
+    char date[9], tod[7], suffix[16] = "";
+    const char *why;
+    int n;
+
+    if (config_validate_name(camera, &why))
+        return CS_CONFIG;
+    clock_format_stamp(wall_ms, date, tod);
+    if (seq > 0)
+        snprintf(suffix, sizeof(suffix), "_%d", seq);
+    n = snprintf(out, outsz, "camera_%s/%s_%s_%d_%d%s.%s", camera, date, tod, width, height, suffix,
+                 ext);
+    return n < 0 || (size_t)n >= outsz ? CS_TOOBIG : CS_OK;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return n > 0;
+}
+
+/* Parses "<int>" up to a delimiter; returns pointer after it or NULL. */
+static const char *parse_uint(const char *p, char delim, int max, int *out)
+{
+    const char *q = p;
+    long v = 0;
+
+    while (*q >= '0' && *q <= '9' && v <= max)
+        v = v * 10 + (*q++ - '0');
+    if (q == p || *q != delim || v > max)
+        return NULL;
+    *out = (int)v;
+    return q + 1;
+}
+
+static enum cs_err parse_base(const char *base, struct spool_name *out)
+{
+    const char *p = base, *dot = strrchr(base, '.');
+    size_t extlen;
+
+    if (!dot || strlen(base) < 19 || !all_digits(p, 8) || p[8] != '_' || !all_digits(p + 9, 6) ||
+        p[15] != '_')
+        return CS_CONFIG;
+    memcpy(out->date, p, 8);
+    out->date[8] = '\0';
+    memcpy(out->time, p + 9, 6);
+    out->time[6] = '\0';
+    p += 16;
+    if (!(p = parse_uint(p, '_', 16384, &out->width)))
+        return CS_CONFIG;
+    out->seq = 0;
+    if (!parse_uint(p, '.', 16384, &out->height)) {
+        if (!(p = parse_uint(p, '_', 16384, &out->height)) ||
+            !parse_uint(p, '.', MAX_SEQ, &out->seq) || out->seq == 0)
+            return CS_CONFIG;
+    }
+    extlen = strlen(dot + 1);
+    if (extlen == 0 || extlen >= sizeof(out->ext) || strchr(dot + 1, '/'))
+        return CS_CONFIG;
+    memcpy(out->ext, dot + 1, extlen + 1);
+    return out->width > 0 && out->height > 0 ? CS_OK : CS_CONFIG;
+}
+
+enum cs_err spool_parse_name(const char *relpath, struct spool_name *out)
+{
+    const char *slash = strchr(relpath, '/');
+    size_t camlen;
+    const char *why;
+
+    if (strncmp(relpath, "camera_", 7) || !slash || strchr(slash + 1, '/'))
+        return CS_CONFIG;
+    camlen = (size_t)(slash - relpath) - 7;
+    if (camlen == 0 || camlen >= sizeof(out->camera))
+        return CS_CONFIG;
+    memcpy(out->camera, relpath + 7, camlen);
+    out->camera[camlen] = '\0';
+    if (config_validate_name(out->camera, &why))
+        return CS_CONFIG;
+    return parse_base(slash + 1, out);
+}
+
+enum cs_err spool_path(const struct spool *sp, const char *relpath, char *out, size_t outsz)
+{
+    int n = snprintf(out, outsz, "%s/%s", sp->root, relpath);
+
+    return n < 0 || (size_t)n >= outsz ? CS_TOOBIG : CS_OK;
+}
+
+static enum cs_err write_all(int fd, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return cs_from_errno(errno);
+        data += n;
+        len -= (size_t)n;
+    }
+    return CS_OK;
+}
+
+/* Opens (creating on first use) the camera's directory; returns its fd. */
+static enum cs_err open_camera_dir(const struct spool *sp, const char *camera, int *dfd)
+{
+    char path[PATH_MAX];
+    bool created = false;
+
+    if (snprintf(path, sizeof(path), "%s/camera_%s", sp->root, camera) >= (int)sizeof(path))
+        return CS_TOOBIG;
+    if (mkdir(path, 0750) == 0)
+        created = true;
+    else if (errno != EEXIST)
+        return cs_from_errno(errno);
+    *dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*dfd < 0)
+        return cs_from_errno(errno);
+    if (created) {
+        /* Make the new directory entry itself durable. */
+        int rfd = open(sp->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rfd >= 0) {
+            fsync(rfd);
+            close(rfd);
+        }
+    }
+    return CS_OK;
+}
+
+/* Links tmp to a free final name; fills relpath/base. */
+static enum cs_err publish(int dfd, const char *tmpname, const char *camera, int64_t wall_ms,
+                           int width, int height, const char *ext, char *relpath, size_t relsz)
+{
+    for (int seq = 0; seq < MAX_SEQ; seq++) {
+        enum cs_err rc = spool_format_name(camera, wall_ms, width, height, seq, ext, relpath,
+                                           relsz);
+        const char *base;
+        if (rc)
+            return rc;
+        base = strchr(relpath, '/') + 1;
+        if (renameat2(dfd, tmpname, dfd, base, RENAME_NOREPLACE) == 0)
+            return CS_OK;
+        if (errno == EEXIST)
+            continue;
+        if (errno != EINVAL && errno != ENOSYS)
+            return cs_from_errno(errno);
+        /* Filesystem without RENAME_NOREPLACE: link() never replaces. */
+        if (linkat(dfd, tmpname, dfd, base, 0) == 0) {
+            unlinkat(dfd, tmpname, 0);
+            return CS_OK;
+        }
+        if (errno != EEXIST)
+            return cs_from_errno(errno);
+    }
+    return CS_EXISTS;
+}
+
+static enum cs_err write_temp(int dfd, const uint8_t *data, size_t len, char *tmpname,
+                              size_t tmpsz)
+{
+    enum cs_err rc;
+    int fd = -1;
+
+    for (int tries = 0; tries < 100 && fd < 0; tries++) {
+        snprintf(tmpname, tmpsz, SPOOL_TMP_PREFIX "%ld-%08x", (long)getpid(),
+                 (unsigned)random());
+        fd = openat(dfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (fd < 0 && errno != EEXIST)
+            return cs_from_errno(errno);
+    }
+    if (fd < 0)
+        return CS_EXISTS;
+    rc = write_all(fd, data, len);
+    if (!rc && fsync(fd) != 0)
+        rc = cs_from_errno(errno);
+    if (close(fd) != 0 && !rc)
+        rc = cs_from_errno(errno);
+    if (rc)
+        unlinkat(dfd, tmpname, 0);
+    return rc;
+}
+
+enum cs_err spool_write(struct spool *sp, const char *camera, int64_t wall_ms, int width,
+                        int height, const char *ext, const uint8_t *data, size_t len,
+                        struct spool_still *out)
+{
+    char tmpname[64];
+    const char *why;
+    enum cs_err rc;
+    int dfd;
+
+    if (config_validate_name(camera, &why))
+        return CS_CONFIG;
+    if ((rc = open_camera_dir(sp, camera, &dfd)))
+        return rc;
+    hash_sha256_hex(data, len, out->sha256);
+    if ((rc = write_temp(dfd, data, len, tmpname, sizeof(tmpname))))
+        goto out_close;
+    rc = publish(dfd, tmpname, camera, wall_ms, width, height, ext, out->relpath,
+                 sizeof(out->relpath));
+    if (rc) {
+        unlinkat(dfd, tmpname, 0);
+        goto out_close;
+    }
+    if (fsync(dfd) != 0) {
+        /* The rename may not be durable: do not report the still as kept. */
+        rc = cs_from_errno(errno);
+        unlinkat(dfd, strchr(out->relpath, '/') + 1, 0);
+        goto out_close;
+    }
+    out->size = (int64_t)len;
+    rc = spool_path(sp, out->relpath, out->path, sizeof(out->path));
+out_close:
+    close(dfd);
+    return rc;
+}
+
+enum cs_err spool_stat(const struct spool *sp, const char *relpath, bool *exists, int64_t *size)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    enum cs_err rc = spool_path(sp, relpath, path, sizeof(path));
+
+    if (rc)
+        return rc;
+    if (stat(path, &st) != 0) {
+        *exists = false;
+        *size = -1;
+        return errno == ENOENT ? CS_OK : cs_from_errno(errno);
+    }
+    *exists = S_ISREG(st.st_mode);
+    *size = (int64_t)st.st_size;
+    return CS_OK;
+}
+
+enum cs_err spool_read(const struct spool *sp, const char *relpath, int64_t max_bytes,
+                       uint8_t **data, size_t *len)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    enum cs_err rc = spool_path(sp, relpath, path, sizeof(path));
+    uint8_t *buf = NULL;
+    size_t got = 0;
+    int fd;
+
+    if (rc)
+        return rc;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return cs_from_errno(errno);
+    if (fstat(fd, &st) != 0) {
+        rc = cs_from_errno(errno);
+        goto out_close;
+    }
+    if (st.st_size > max_bytes) {
+        rc = CS_TOOBIG;
+        goto out_close;
+    }
+    if (!(buf = malloc((size_t)st.st_size + 1))) {
+        rc = CS_NOMEM;
+        goto out_close;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? cs_from_errno(errno) : CS_IO;
+            free(buf);
+            goto out_close;
+        }
+        got += (size_t)n;
+    }
+    *data = buf;
+    *len = got;
+out_close:
+    close(fd);
+    return rc;
+}
+
+enum cs_err spool_remove(const struct spool *sp, const char *relpath)
+{
+    char path[PATH_MAX];
+    enum cs_err rc = spool_path(sp, relpath, path, sizeof(path));
+    char *slash;
+    int dfd;
+
+    if (rc)
+        return rc;
+    if (unlink(path) != 0)
+        return errno == ENOENT ? CS_OK : cs_from_errno(errno);
+    slash = strrchr(path, '/');
+    *slash = '\0';
+    if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return CS_OK;
+}
+
+static enum cs_err scan_camera_dir(int rootfd, const char *dname, spool_scan_fn fn, void *ctx)
+{
+    char rel[SPOOL_REL_MAX];
+    struct spool_name sn;
+    struct dirent *de;
+    enum cs_err rc = CS_OK;
+    int dfd = openat(rootfd, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d;
+
+    if (dfd < 0)
+        return cs_from_errno(errno);
+    if (!(d = fdopendir(dfd))) {
+        close(dfd);
+        return cs_from_errno(errno);
+    }
+    while (!rc && (de = readdir(d))) {
+        enum spool_entry kind;
+        if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+            continue;
+        if (snprintf(rel, sizeof(rel), "%s/%s", dname, de->d_name) >= (int)sizeof(rel))
+            continue;
+        if (!strncmp(de->d_name, SPOOL_TMP_PREFIX, strlen(SPOOL_TMP_PREFIX)))
+            kind = SPOOL_ENTRY_TEMP;
+        else if (spool_parse_name(rel, &sn) == CS_OK)
+            kind = SPOOL_ENTRY_STILL;
+        else
+            kind = SPOOL_ENTRY_OTHER;
+        rc = fn(ctx, kind, rel);
+    }
+    closedir(d);
+    return rc;
+}
+
+enum cs_err spool_scan(const struct spool *sp, spool_scan_fn fn, void *ctx)
+{
+    struct dirent *de;
+    enum cs_err rc = CS_OK;
+    DIR *d = opendir(sp->root);
+
+    if (!d)
+        return cs_from_errno(errno);
+    while (!rc && (de = readdir(d))) {
+        if (strncmp(de->d_name, "camera_", 7) ||
+            (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+            continue;
+        rc = scan_camera_dir(dirfd(d), de->d_name, fn, ctx);
+    }
+    closedir(d);
+    return rc;
+}

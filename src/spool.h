@@ -1,0 +1,102 @@
+/*
+ * spool.h - the local-first image spool under <state_dir>/backup_queue/,
+ * the only code that writes still files.
+ *
+ * Layout: backup_queue/camera_<name>/<YYYYMMDD>_<HHMMSS>_<W>_<H>.<ext>
+ * (local time). A second still of the same camera, second and size gets
+ * "_<N>" before the extension (N = 1, 2, ...): never an overwrite.
+ *
+ * Atomicity: data goes to a temp file ".tmp-*" in the same directory, is
+ * written fully and fsync'ed, then renamed to its final name without
+ * replacing anything (renameat2 RENAME_NOREPLACE, link(2) fallback) and the
+ * directory is fsync'ed. A file under a final name is therefore never
+ * partial; temp files left by a crash are removed by reconciliation.
+ *
+ * Relative paths ("camera_27/20261126_113000_2592_1944.jpg") name stills
+ * everywhere else (database `filename`, remote object path).
+ *
+ * Later seams: encryption at rest and a disk budget live here too.
+ * Thread-safety: a struct spool is immutable after open; all calls may run
+ * concurrently (distinct stills).
+ */
+#ifndef CAMSNAP_SPOOL_H
+#define CAMSNAP_SPOOL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "hash.h"
+
+#define SPOOL_DIR "backup_queue"
+#define SPOOL_TMP_PREFIX ".tmp-"
+#define SPOOL_REL_MAX 256
+
+struct spool;
+
+/* Parsed relative still path. */
+struct spool_name {
+    char camera[72];            /* without "camera_" */
+    char date[9];               /* YYYYMMDD */
+    char time[7];               /* HHMMSS */
+    int width, height;
+    int seq;                    /* 0 when no "_<N>" suffix */
+    char ext[8];                /* "jpg", "webp" */
+};
+
+/* A still just made durable. */
+struct spool_still {
+    char relpath[SPOOL_REL_MAX];
+    char path[PATH_MAX];
+    int64_t size;
+    char sha256[HASH_HEX_LEN + 1];
+};
+
+/* Opens the spool of state_dir, creating backup_queue/ (0750) if needed.
+ * state_dir must exist. *out is owned by the caller (spool_close). */
+enum cs_err spool_open(const char *state_dir, struct spool **out);
+void spool_close(struct spool *sp);
+
+/* Absolute path of backup_queue/ (borrowed, lives as long as sp). */
+const char *spool_root(const struct spool *sp);
+
+/* Builds the relative path for a still; seq 0 gives no suffix.
+ * CS_CONFIG for an invalid camera name, CS_TOOBIG if out is too small. */
+enum cs_err spool_format_name(const char *camera, int64_t wall_ms, int width, int height, int seq,
+                              const char *ext, char *out, size_t outsz);
+
+/* Parses a relative still path; CS_CONFIG when it is not one. */
+enum cs_err spool_parse_name(const char *relpath, struct spool_name *out);
+
+/* Writes data atomically as a new still (see above) and fills *out.
+ * Errors: CS_CONFIG (bad camera name), CS_NOSPACE, CS_IO; on error no file
+ * is left under a final name. */
+enum cs_err spool_write(struct spool *sp, const char *camera, int64_t wall_ms, int width,
+                        int height, const char *ext, const uint8_t *data, size_t len,
+                        struct spool_still *out);
+
+/* Builds the absolute path of relpath. CS_TOOBIG on overflow. */
+enum cs_err spool_path(const struct spool *sp, const char *relpath, char *out, size_t outsz);
+
+/* Size of a still file; *exists false when absent. */
+enum cs_err spool_stat(const struct spool *sp, const char *relpath, bool *exists, int64_t *size);
+
+/* Reads a still into a new buffer (free()), refusing files over max_bytes
+ * with CS_TOOBIG. */
+enum cs_err spool_read(const struct spool *sp, const char *relpath, int64_t max_bytes,
+                       uint8_t **data, size_t *len);
+
+/* Removes a still file and fsyncs its directory. Absent is not an error. */
+enum cs_err spool_remove(const struct spool *sp, const char *relpath);
+
+/* What spool_scan found. */
+enum spool_entry { SPOOL_ENTRY_STILL, SPOOL_ENTRY_TEMP, SPOOL_ENTRY_OTHER };
+
+/* Walks every camera_* directory; calls fn for each regular file with its
+ * kind and relative path. fn returns CS_OK to continue. Streaming. */
+typedef enum cs_err (*spool_scan_fn)(void *ctx, enum spool_entry kind, const char *relpath);
+enum cs_err spool_scan(const struct spool *sp, spool_scan_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * units.h - parsing and formatting of the value types found in the
+ * configuration and on the command line: durations ("30s", "5m", "2h",
+ * "1h30m", "250ms"), sizes ("100MB", "1.5GiB", "512k"), times of day
+ * ("HH:MM"), daily windows ("11:00-22:00", "always"), resolutions
+ * ("2592x1944") and bounded integers.
+ *
+ * Pure functions: no allocation, no global state, thread-safe.
+ * Every parser returns CS_OK or CS_CONFIG and never reads past the string.
+ */
+#ifndef CAMSNAP_UNITS_H
+#define CAMSNAP_UNITS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* A daily window in minutes after local midnight. start == end means
+ * "always". end < start crosses midnight (22:00-06:00). */
+struct window {
+    bool always;
+    int start_min; /* 0..1439 */
+    int end_min;   /* 0..1439; exclusive */
+};
+
+/* Duration with units ms, s, m, h, d (combinable: "1h30m"; a bare number is
+ * seconds). Result in milliseconds. */
+enum cs_err units_parse_duration(const char *s, int64_t *out_ms);
+
+/* Size with units B, k/K/KB, M/MB, G/GB (powers of 1000) and KiB, MiB, GiB
+ * (powers of 1024); a bare number is bytes. Fractions allowed ("1.5GB"). */
+enum cs_err units_parse_size(const char *s, int64_t *out_bytes);
+
+/* "HH:MM" (00:00..23:59 and 24:00) into minutes after midnight. */
+enum cs_err units_parse_timeofday(const char *s, int *out_min);
+
+/* "HH:MM-HH:MM" or "always". */
+enum cs_err units_parse_window(const char *s, struct window *out);
+
+/* True when minute-of-day m (0..1439) lies inside w. */
+bool units_window_contains(const struct window *w, int m);
+
+/* "WIDTHxHEIGHT", each 16..16384. */
+enum cs_err units_parse_resolution(const char *s, int *w, int *h);
+
+/* Whole decimal integer in [min, max] (strtoll with end and range checks). */
+enum cs_err units_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* "yes/no/true/false/on/off/1/0". */
+enum cs_err units_parse_bool(const char *s, bool *out);
+
+/* Formats ms as the shortest exact unit form ("5m", "1h30m", "250ms").
+ * Returns buf. */
+const char *units_format_duration(int64_t ms, char *buf, size_t bufsz);
+
+/* Formats bytes for people ("1.5 MB", "812 KB", "17 B"). Returns buf. */
+const char *units_format_size(int64_t bytes, char *buf, size_t bufsz);
+
+#endif

@@ -1,0 +1,371 @@
+#!/usr/bin/python3
+"""RTSP test server for camsnap integration tests (GStreamer gst-rtsp-server).
+
+Usage:
+    rtsp_server.py --port N [--gop-seconds 2] [--fps 10] [--no-warm]
+
+Binds 127.0.0.1 only (never another address). --port 0 picks a free port.
+Once listening it prints exactly one line "READY <port>" on stdout (flushed),
+logs to stderr only, and serves until SIGTERM or SIGINT, then exits 0.
+Exit status 2: bad arguments or the port could not be bound.
+Must run under /usr/bin/python3 (Debian's gi/GStreamer modules live there).
+
+Mounts (any WxH, 16..8192 each, is accepted; a path is mounted lazily the
+first time a request names it, so /cam/2592x1944, /cam/1920x1080 and
+/cam/640x360 all work without configuration):
+
+  /cam/WxH     H.264: x264enc tune=zerolatency speed-preset=ultrafast
+               bframes=0 key-int-max = fps * gop-seconds (one IDR per GOP,
+               SPS/PPS repeated in each IDR access unit, two slices per
+               picture from sliced threads), rtph264pay.
+  /h265/WxH    H.265: x265enc tune=zerolatency speed-preset=ultrafast
+               key-int-max as above, rtph265pay (VPS/SPS/PPS before IDRs).
+  /mjpeg/WxH   Motion JPEG: jpegenc quality=85, rtpjpegpay (RFC 2435).
+               Every frame is a keyframe.  RFC 2435 describes at most
+               2040x2040 in its header: use sizes up to that.
+  /auth/WxH    like /cam but requires DIGEST authentication.
+  /basic/WxH   like /cam but requires BASIC authentication.
+               Auth is per path within this one server: PathAuth hands the
+               media-factory checks to a digest-only or a basic-only
+               RTSPAuth according to the path, so a 401 on /auth offers only
+               "WWW-Authenticate: Digest" and on /basic only "Basic".
+               Accepted credentials on both:
+                   camuser / campass
+                   "cam user" / "p@ss:w/rd 100%"  (for percent-encoding tests)
+               A missing or wrong password gets RTSP 401.
+  /nokey/WxH   H.264 that NEVER carries an IDR picture, to any client: the
+               encoder's output goes through a filter that deletes every
+               IDR slice NAL (type 5) while keeping SPS/PPS/SEI and all P
+               slices.  The SDP still has sprop-parameter-sets and P frames
+               keep flowing, so a client sees a healthy stream in which no
+               keyframe ever arrives (x264 makes no further IDR anyway:
+               key-int-max is 2^30).  A snapshot must end with a timeout
+               ("no keyframe within Ns"), never with a picture.
+Any other path: RTSP 404.
+
+Camera emulation (keyframes and late joiners).  Like a real camera, each
+path has ONE encoder that runs continuously from the first request for that
+path until the server stops ("warm", the default).  Every client gets its
+own RTSP media (appsrc -> payloader) fed from that encoder, with the cached
+parameter sets (SPS/PPS, VPS) sent first.  So:
+  - the first client of a path gets an IDR at once (the encoder starts);
+  - every later client joins mid-GOP and has to wait for the next IDR, up
+    to gop-seconds, exactly as with a camera that is already streaming.
+A plain shared RTSPMedia cannot do this: the Range of the client's PLAY
+makes gst-rtsp-server do a flushing seek, which restarts x264enc with a
+fresh IDR for every client.  --no-warm gives each client its own encoder
+instead (every client then starts with an IDR, as with shared=False).
+
+Picture: videotestsrc pattern=smpte, I420, BT.601 at every size, limited
+range for H.264/H.265 (signalled in the VUI), full range for MJPEG.  The top
+two thirds are seven vertical 100% colour bars; the bottom right corner is
+moving noise (so P frames are not empty and a still decoded without its
+reference would be visibly smeared).  How a checker tells a clean still
+from a grey or smeared one: take the mean colour of the seven bars,
+  band i (i = 0..6): x from (i + 0.25) * W/7 to (i + 0.75) * W/7,
+                     y from 0.10 * H to 0.55 * H
+and compare it, after converting to full-range RGB, with
+      0 white   (255, 255, 255)      4 magenta (255,   0, 255)
+      1 yellow  (255, 255,   0)      5 red     (255,   0,   0)
+      2 cyan    (  0, 255, 255)      6 blue    (  0,   0, 255)
+      3 green   (  0, 255,   0)
+within about 24 per channel (codec and chroma subsampling blur the bar
+edges, not their centres).  In limited-range Y'CbCr the bars are
+Y = 235 210 170 145 106 81 41.  A grey picture (all about 128) or a
+smeared one fails several bands at once.  Measured on a decoded 640x360
+still: every band within 1 of the values above.
+"""
+
+import argparse
+import re
+import signal
+import sys
+import threading
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+
+KINDS = ("cam", "h265", "mjpeg", "auth", "basic", "nokey")
+PATH_RE = re.compile(r"^/(%s)/([0-9]{2,4})x([0-9]{2,4})(?=/|$)" % "|".join(KINDS))
+MIN_DIM, MAX_DIM = 16, 8192
+USERS = (("camuser", "campass"), ("cam user", "p@ss:w/rd 100%"))
+ROLE = "user"
+NAL_START = re.compile(b"\x00\x00\x01")
+H264_IDR, H264_PARAMS = (5,), (7, 8)
+H265_PARAMS = (32, 33, 34)
+
+
+def log(msg):
+    print("rtsp_server: " + msg, file=sys.stderr, flush=True)
+
+
+def codec_of(kind):
+    return {"h265": "h265", "mjpeg": "jpeg"}.get(kind, "h264")
+
+
+def encoder_launch(kind, w, h, fps, gop):
+    keyint = max(1, int(round(fps * gop))) if kind != "nokey" else 1 << 30
+    codec = codec_of(kind)
+    # BT.601 at every size (GStreamer would pick BT.709 for HD); converted to
+    # full range for JPEG, whose decoders assume full range.
+    size = "width=%d,height=%d,framerate=%d/1" % (w, h, fps)
+    if codec == "jpeg":
+        src = ("videotestsrc is-live=true pattern=smpte ! video/x-raw,format=RGB,%s ! "
+               "videoconvert ! video/x-raw,format=I420,colorimetry=1:4:0:0" % size)
+    else:
+        src = ("videotestsrc is-live=true pattern=smpte ! "
+               "video/x-raw,format=I420,%s,colorimetry=bt601" % size)
+    sink = "appsink name=sink emit-signals=true sync=false max-buffers=8 drop=true"
+    if codec == "h264":
+        enc = ("x264enc tune=zerolatency speed-preset=ultrafast bframes=0 pass=qual "
+               "quantizer=23 key-int-max=%d ! "
+               "video/x-h264,stream-format=byte-stream,alignment=au" % keyint)
+    elif codec == "h265":
+        enc = ("x265enc tune=zerolatency speed-preset=ultrafast key-int-max=%d ! "
+               "video/x-h265,stream-format=byte-stream,alignment=au" % keyint)
+    else:
+        enc = "jpegenc quality=85"
+    return "%s ! %s ! %s" % (src, enc, sink)
+
+
+def media_launch(kind, w, h, fps):
+    codec = codec_of(kind)
+    caps = {"h264": "video/x-h264,stream-format=byte-stream,alignment=au",
+            "h265": "video/x-h265,stream-format=byte-stream,alignment=au",
+            "jpeg": "image/jpeg"}[codec]
+    pay = {"h264": "rtph264pay name=pay0 pt=96 config-interval=0",
+           "h265": "rtph265pay name=pay0 pt=96 config-interval=-1",
+           "jpeg": "rtpjpegpay name=pay0 pt=26"}[codec]
+    return ("( appsrc name=src is-live=true do-timestamp=true format=time "
+            "max-buffers=16 leaky-type=downstream "
+            "caps=%s,width=%d,height=%d,framerate=%d/1 ! %s )" % (caps, w, h, fps, pay))
+
+
+def split_nals(data):
+    """Yields (nal_type_byte_offset, start, end) for each Annex B NAL unit."""
+    starts = [m.start() for m in NAL_START.finditer(data)]
+    for i, s in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(data)
+        if s + 3 < len(data):
+            yield s + 3, s, end
+
+
+def nal_type(codec, data, off):
+    return (data[off] & 0x1F) if codec == "h264" else ((data[off] >> 1) & 0x3F)
+
+
+class Encoder:
+    """One always-running encoder pipeline; fans its access units out to the
+    appsrc of every subscribed client media."""
+
+    def __init__(self, kind, w, h, args):
+        self.kind, self.codec = kind, codec_of(kind)
+        self.lock = threading.Lock()
+        self.subscribers = {}          # appsrc -> needs parameter sets first
+        self.params = {}               # NAL type -> bytes, latest parameter sets
+        self.pipeline = Gst.parse_launch(encoder_launch(kind, w, h, args.fps,
+                                                        args.gop_seconds))
+        self.pipeline.get_by_name("sink").connect("new-sample", self._on_sample)
+
+    def start(self):
+        self.pipeline.set_state(Gst.State.PLAYING)
+
+    def stop(self):
+        self.pipeline.set_state(Gst.State.NULL)
+
+    def subscribe(self, appsrc):
+        with self.lock:
+            self.subscribers[appsrc] = True
+
+    def unsubscribe(self, appsrc):
+        with self.lock:
+            self.subscribers.pop(appsrc, None)
+
+    def _filter(self, data):
+        """Caches parameter sets; for /nokey drops the IDR slices."""
+        if self.codec == "jpeg":
+            return data
+        kept = bytearray()
+        wanted = H264_PARAMS if self.codec == "h264" else H265_PARAMS
+        for off, s, e in split_nals(data):
+            t = nal_type(self.codec, data, off)
+            if t in wanted:
+                self.params[t] = data[s:e]
+            if self.kind == "nokey" and t in H264_IDR:
+                continue
+            kept += data[s:e]
+        return bytes(kept)
+
+    def _on_sample(self, appsink):
+        sample = appsink.emit("pull-sample")
+        if sample is None:
+            return Gst.FlowReturn.EOS
+        buf = sample.get_buffer()
+        data = self._filter(buf.extract_dup(0, buf.get_size()))
+        with self.lock:
+            params = b"".join(self.params[k] for k in sorted(self.params))
+            targets = list(self.subscribers.items())
+            for src, _ in targets:
+                self.subscribers[src] = False
+        delta = self._is_delta(data)
+        for src, needs_params in targets:
+            payload = params + data if needs_params and params else data
+            if not payload:
+                continue
+            out = Gst.Buffer.new_wrapped(payload)
+            if delta:
+                out.set_flags(Gst.BufferFlags.DELTA_UNIT)
+            src.emit("push-buffer", out)
+        return Gst.FlowReturn.OK
+
+    def _is_delta(self, data):
+        if self.codec == "jpeg":
+            return False
+        irap = H264_IDR if self.codec == "h264" else (19, 20, 21)
+        return not any(nal_type(self.codec, data, off) in irap for off, _, _ in split_nals(data))
+
+
+class Camera:
+    """The factory of one path plus its encoder(s)."""
+
+    def __init__(self, kind, w, h, args):
+        self.kind, self.w, self.h, self.args = kind, w, h, args
+        self.shared = Encoder(kind, w, h, args) if args.warm else None
+        if self.shared:
+            self.shared.start()
+        self.factory = GstRtspServer.RTSPMediaFactory()
+        self.factory.set_launch(media_launch(kind, w, h, args.fps))
+        self.factory.set_shared(False)
+        self.factory.connect("media-configure", self._on_media)
+        if kind in ("auth", "basic"):
+            perms = GstRtspServer.RTSPPermissions()
+            for perm in (GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS,
+                         GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT):
+                perms.add_permission_for_role(ROLE, perm, True)
+            self.factory.set_permissions(perms)
+
+    def _on_media(self, _factory, media):
+        appsrc = media.get_element().get_by_name("src")
+        enc = self.shared
+        if enc is None:
+            enc = Encoder(self.kind, self.w, self.h, self.args)
+            enc.start()
+        enc.subscribe(appsrc)
+
+        def gone(_media):
+            enc.unsubscribe(appsrc)
+            if enc is not self.shared:
+                enc.stop()
+
+        media.connect("unprepared", gone)
+
+    def stop(self):
+        if self.shared:
+            self.shared.stop()
+
+
+class LazyMounts(GstRtspServer.RTSPMountPoints):
+    """Mount points that create /kind/WxH factories on first use.
+
+    make_path() runs for every request URL before the mount lookup, so each
+    exact path gets its own factory (a prefix mount such as "/cam" would
+    break SETUP of "/cam/WxH/stream=0" in gst-rtsp-server).
+    """
+
+    def __init__(self, args):
+        super().__init__()
+        self.args = args
+        self.lock = threading.Lock()
+        self.cameras = {}
+
+    def do_make_path(self, url):
+        m = PATH_RE.match(url.abspath or "")
+        if m:
+            w, h = int(m.group(2)), int(m.group(3))
+            if MIN_DIM <= w <= MAX_DIM and MIN_DIM <= h <= MAX_DIM:
+                self._ensure(m.group(0), m.group(1), w, h)
+        return GstRtspServer.RTSPMountPoints.do_make_path(self, url)
+
+    def _ensure(self, path, kind, w, h):
+        with self.lock:
+            if path in self.cameras:
+                return
+            cam = Camera(kind, w, h, self.args)
+            self.cameras[path] = cam
+        self.add_factory(path, cam.factory)
+        log("mounted %s" % path)
+
+    def stop(self):
+        with self.lock:
+            cams = list(self.cameras.values())
+        for cam in cams:
+            cam.stop()
+
+
+class PathAuth(GstRtspServer.RTSPAuth):
+    """Server-wide auth object that protects only /auth/* and /basic/*."""
+
+    def __init__(self):
+        super().__init__()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, ROLE)
+        self.digest = GstRtspServer.RTSPAuth()
+        self.digest.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+        self.basic = GstRtspServer.RTSPAuth()
+        self.basic.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
+        for user, password in USERS:
+            self.digest.add_digest(user, password, token)
+            self.basic.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+
+    def do_check(self, ctx, check):
+        path = ctx.uri.abspath if ctx.uri is not None else ""
+        m = PATH_RE.match(path or "")
+        kind = m.group(1) if m else None
+        if check.startswith("auth.check.media.factory.") and kind in ("auth", "basic"):
+            inner = self.digest if kind == "auth" else self.basic
+            return GstRtspServer.RTSPAuth.do_check(inner, ctx, check)
+        # Everything else: the answers of a server without an auth object.
+        return check != GstRtspServer.RTSP_AUTH_CHECK_TRANSPORT_CLIENT_SETTINGS
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="camsnap RTSP test server (127.0.0.1 only)")
+    p.add_argument("--port", type=int, required=True, help="TCP port, 0 = pick a free one")
+    p.add_argument("--gop-seconds", type=float, default=2.0, help="keyframe interval")
+    p.add_argument("--fps", type=int, default=10)
+    p.add_argument("--no-warm", dest="warm", action="store_false", default=True,
+                   help="one encoder per client (every client starts with an IDR)")
+    args = p.parse_args(argv)
+    if not 0 <= args.port <= 65535 or not 1 <= args.fps <= 60 or not 0 < args.gop_seconds <= 60:
+        p.error("--port 0..65535, --fps 1..60, --gop-seconds (0, 60]")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(args.port))
+    mounts = LazyMounts(args)
+    server.set_mount_points(mounts)
+    server.set_auth(PathAuth())
+    if server.attach(None) == 0:
+        log("cannot listen on 127.0.0.1:%d" % args.port)
+        return 2
+    loop = GLib.MainLoop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, lambda: loop.quit() or False)
+    print("READY %d" % server.get_bound_port(), flush=True)
+    loop.run()
+    log("stopping")
+    mounts.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,220 @@
+/* test_image.c - JPEG encoding from planes, validation, Huffman repair,
+ * and the synthetic source's pattern (real libturbojpeg throughout). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+#include "clock.h"
+#include "image.h"
+#include "source.h"
+
+static struct camera_config synth_cam(const char *url)
+{
+    struct camera_config cam = {
+        .name = "demo1",
+        .url = (char *)url,
+        .connect_timeout_ms = 5000,
+        .read_timeout_ms = 5000,
+        .deadline_ms = 15000,
+        .enabled = true,
+    };
+    return cam;
+}
+
+/* Grabs and encodes one synthetic frame. */
+static void synth_jpeg(const char *url, struct image_buf *out)
+{
+    struct camera_config cam = synth_cam(url);
+    struct source *src;
+    struct frame f;
+    char err[256];
+
+    assert_int_equal(source_open(&cam, clock_mono_ms() + 5000, &src, err, sizeof(err)), CS_OK);
+    assert_int_equal(source_grab(src, clock_mono_ms() + 5000, &f, err, sizeof(err)), CS_OK);
+    assert_int_equal(f.kind, FRAME_YUV);
+    assert_int_equal(image_encode(&f, 90, out, err, sizeof(err)), CS_OK);
+    source_close(src);
+}
+
+/* Decodes to RGB and returns the mean colour of a small patch. */
+static void patch_rgb(const struct image_buf *j, int x, int y, int rgb[3])
+{
+    int w, h, ss, cs;
+    tjhandle th = tjInitDecompress();
+    uint8_t *pix;
+    long sum[3] = {0};
+
+    assert_int_equal(tjDecompressHeader3(th, j->data, j->len, &w, &h, &ss, &cs), 0);
+    pix = malloc((size_t)w * h * 3);
+    assert_int_equal(tjDecompress2(th, j->data, j->len, pix, w, 0, h, TJPF_RGB, 0), 0);
+    for (int dy = 0; dy < 8; dy++)
+        for (int dx = 0; dx < 8; dx++)
+            for (int c = 0; c < 3; c++)
+                sum[c] += pix[((size_t)(y + dy) * w + x + dx) * 3 + c];
+    for (int c = 0; c < 3; c++)
+        rgb[c] = (int)(sum[c] / 64);
+    free(pix);
+    tjDestroy(th);
+}
+
+static void encodes_synthetic_bars(void **state)
+{
+    static const int expect[8][3] = {{255, 255, 255}, {255, 255, 0}, {0, 255, 255},
+                                     {0, 255, 0},     {255, 0, 255}, {255, 0, 0},
+                                     {0, 0, 255},     {0, 0, 0}};
+    struct image_buf j;
+    int w, h, rgb[3];
+    char err[256];
+
+    (void)state;
+    synth_jpeg("synthetic://640x360", &j);
+    assert_int_equal(image_verify_jpeg(j.data, j.len, &w, &h, err, sizeof(err)), CS_OK);
+    assert_int_equal(w, 640);
+    assert_int_equal(h, 360);
+    for (int b = 0; b < 8; b++) {
+        patch_rgb(&j, b * 80 + 36, 100, rgb);
+        for (int c = 0; c < 3; c++)
+            assert_in_range(rgb[c], expect[b][c] - 12 < 0 ? 0 : expect[b][c] - 12,
+                            expect[b][c] + 12 > 255 ? 255 : expect[b][c] + 12);
+    }
+    image_buf_free(&j);
+}
+
+static void rejects_bad_jpegs(void **state)
+{
+    struct image_buf j;
+    char err[256];
+    int w, h;
+
+    (void)state;
+    synth_jpeg("synthetic://320x240", &j);
+    assert_int_equal(image_check_jpeg((const uint8_t *)"GIF89a....", 10, &w, &h, err, sizeof(err)),
+                     CS_BADFRAME);
+    assert_non_null(strstr(err, "not a JPEG"));
+    assert_int_equal(image_check_jpeg(j.data, 0, &w, &h, err, sizeof(err)), CS_BADFRAME);
+    assert_int_equal(image_check_jpeg(j.data, j.len / 2, &w, &h, err, sizeof(err)), CS_BADFRAME);
+    assert_non_null(strstr(err, "truncated"));
+    /* Cut in the middle but with an EOI glued on: only a full decode sees it. */
+    {
+        size_t cut = j.len / 2;
+        uint8_t *t = malloc(cut + 2);
+        memcpy(t, j.data, cut);
+        t[cut] = 0xFF;
+        t[cut + 1] = 0xD9;
+        assert_int_equal(image_check_jpeg(t, cut + 2, &w, &h, err, sizeof(err)), CS_OK);
+        assert_int_equal(image_verify_jpeg(t, cut + 2, &w, &h, err, sizeof(err)), CS_BADFRAME);
+        free(t);
+    }
+    image_buf_free(&j);
+}
+
+static void expands_video_range(void **state)
+{
+    uint8_t y[16 * 16], u[8 * 8], v[8 * 8];
+    struct frame f = {.kind = FRAME_YUV, .width = 16, .height = 16, .subsamp = SUBSAMP_420,
+                      .planes = {y, u, v}, .strides = {16, 8, 8}};
+    struct image_buf j;
+    int rgb[3];
+    char err[128];
+
+    (void)state;
+    memset(y, 235, sizeof(y)); /* video-range white */
+    memset(u, 128, sizeof(u));
+    memset(v, 128, sizeof(v));
+    assert_int_equal(image_encode(&f, 95, &j, err, sizeof(err)), CS_OK);
+    patch_rgb(&j, 4, 4, rgb);
+    assert_in_range(rgb[0], 250, 255); /* not the washed-out 235 */
+    image_buf_free(&j);
+    f.full_range = true;
+    assert_int_equal(image_encode(&f, 95, &j, err, sizeof(err)), CS_OK);
+    patch_rgb(&j, 4, 4, rgb);
+    assert_in_range(rgb[0], 230, 240);
+    image_buf_free(&j);
+}
+
+/* Removes every DHT segment, as Motion-JPEG cameras send frames. */
+static size_t strip_dht(const uint8_t *in, size_t len, uint8_t *out)
+{
+    size_t i = 2, n = 2;
+
+    memcpy(out, in, 2);
+    while (i + 4 <= len && in[i] == 0xFF && in[i + 1] != 0xDA) {
+        size_t seg = 2 + (((size_t)in[i + 2] << 8) | in[i + 3]);
+        if (in[i + 1] != 0xC4) {
+            memcpy(out + n, in + i, seg);
+            n += seg;
+        }
+        i += seg;
+    }
+    memcpy(out + n, in + i, len - i);
+    return n + len - i;
+}
+
+static void adds_standard_huffman_tables(void **state)
+{
+    struct image_buf j, fixed, none;
+    uint8_t *bare;
+    size_t bare_len;
+    int w, h, a[3], b[3];
+    char err[128];
+
+    (void)state;
+    synth_jpeg("synthetic://320x240", &j);
+    bare = malloc(j.len);
+    bare_len = strip_dht(j.data, j.len, bare);
+    assert_true(bare_len < j.len);
+    assert_int_equal(image_add_std_huffman(bare, bare_len, &fixed), CS_OK);
+    assert_non_null(fixed.data);
+    assert_int_equal(fixed.len, j.len); /* exactly the tables that were removed */
+    assert_int_equal(image_verify_jpeg(fixed.data, fixed.len, &w, &h, err, sizeof(err)), CS_OK);
+    patch_rgb(&j, 100, 60, a);
+    patch_rgb(&fixed, 100, 60, b);
+    assert_memory_equal(a, b, sizeof(a));
+    /* A JPEG with tables is left alone. */
+    assert_int_equal(image_add_std_huffman(j.data, j.len, &none), CS_OK);
+    assert_null(none.data);
+    image_buf_free(&fixed);
+    image_buf_free(&j);
+    free(bare);
+}
+
+static void synthetic_options(void **state)
+{
+    struct camera_config cam = synth_cam("synthetic://64x64?fail=auth");
+    struct source *src;
+    struct frame f;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(source_open(&cam, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_OK);
+    assert_int_equal(source_grab(src, clock_mono_ms() + 1000, &f, err, sizeof(err)), CS_AUTH);
+    source_close(src);
+    cam = synth_cam("synthetic://64x64?delay=5s");
+    assert_int_equal(source_open(&cam, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_OK);
+    int64_t t0 = clock_mono_ms();
+    assert_int_equal(source_grab(src, t0 + 200, &f, err, sizeof(err)), CS_TIMEOUT);
+    assert_in_range(clock_mono_ms() - t0, 150, 1000); /* bounded by the deadline */
+    source_close(src);
+    cam = synth_cam("synthetic://64?x");
+    assert_int_equal(source_open(&cam, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_CONFIG);
+    cam = synth_cam("gopher://x");
+    assert_int_equal(source_open(&cam, clock_mono_ms() + 1000, &src, err, sizeof(err)),
+                     CS_UNSUPPORTED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(encodes_synthetic_bars),
+        cmocka_unit_test(rejects_bad_jpegs),
+        cmocka_unit_test(expands_video_range),
+        cmocka_unit_test(adds_standard_huffman_tables),
+        cmocka_unit_test(synthetic_options),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
