@@ -62,5 +62,7 @@ int cmd_capture(const struct cli *cli, int argc, char **argv);
 int cmd_run(const struct cli *cli, int argc, char **argv);
 int cmd_stats(const struct cli *cli, int argc, char **argv);
 int cmd_config(const struct cli *cli, int argc, char **argv);
+int cmd_sync(const struct cli *cli, int argc, char **argv);
+int cmd_cleanup(const struct cli *cli, int argc, char **argv);
 
 #endif

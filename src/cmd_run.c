@@ -11,12 +11,14 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "capture.h"
+#include "delivery.h"
 #include "cli.h"
 #include "clock.h"
 #include "log.h"
@@ -73,6 +75,72 @@ static int wait_signal(const sigset_t *set, int64_t ms)
     return sig < 0 ? 0 : sig;
 }
 
+/* The delivery thread: its own store connection and spool handle, so
+ * capture never waits on delivery and delivery drains outside the window. */
+struct deliverer {
+    struct delivery *d;
+    struct store *store;
+    struct spool *spool;
+    pthread_t tid;
+    atomic_bool stop;
+    bool running;
+};
+
+static void *deliver_main(void *arg)
+{
+    struct deliverer *dl = arg;
+    struct delivery_summary sum;
+    struct delivery_opts o = {.stop = &dl->stop};
+
+    delivery_run(dl->d, &o, &sum);
+    log_info(NULL, "delivery stopped: %lld delivered in this run", (long long)sum.delivered);
+    return NULL;
+}
+
+static int deliverer_start(struct cli_state *st, struct deliverer *dl)
+{
+    char path[4200], err[256];
+
+    memset(dl, 0, sizeof(*dl));
+    if (st->cfg->upload.backend == UPLOAD_NONE) {
+        log_info(NULL, "[upload] backend = none: stills stay in the local spool");
+        return EXIT_OK_;
+    }
+    snprintf(path, sizeof(path), "%s/%s", st->cfg->general.state_dir, STORE_FILENAME);
+    if (store_open(path, &dl->store) || spool_open(st->cfg->general.state_dir, &dl->spool)) {
+        log_errorx(NULL, "delivery cannot open the state directory: %s", store_last_error(NULL));
+        goto fail;
+    }
+    if (delivery_new(st->cfg, dl->store, dl->spool, &dl->d, err, sizeof(err))) {
+        log_errorx(NULL, "delivery: %s", err);
+        goto fail;
+    }
+    atomic_init(&dl->stop, false);
+    if (pthread_create(&dl->tid, NULL, deliver_main, dl) != 0) {
+        log_errorx(NULL, "cannot start the delivery thread");
+        goto fail;
+    }
+    dl->running = true;
+    return EXIT_OK_;
+fail:
+    delivery_free(dl->d);
+    spool_close(dl->spool);
+    store_close(dl->store);
+    return EXIT_RUNTIME;
+}
+
+static void deliverer_stop(struct deliverer *dl)
+{
+    if (dl->running) {
+        atomic_store(&dl->stop, true);
+        delivery_wakeup(dl->d);
+        pthread_join(dl->tid, NULL);
+    }
+    delivery_free(dl->d);
+    spool_close(dl->spool);
+    store_close(dl->store);
+}
+
 static void run_one_round(struct cli_state *st, struct capture_memory *mem, int64_t when)
 {
     const struct config *cfg = st->cfg;
@@ -111,7 +179,8 @@ out:
     free(res);
 }
 
-static int loop(struct cli_state *st, const sigset_t *sigs, int64_t for_ms, int64_t max_rounds)
+static int loop(struct cli_state *st, const sigset_t *sigs, int64_t for_ms, int64_t max_rounds,
+                struct deliverer *dl)
 {
     struct capture_memory *mem = capture_memory_new();
     int64_t stop_at = for_ms ? clock_mono_ms() + for_ms : 0, rounds = 0, last = 0;
@@ -142,6 +211,8 @@ static int loop(struct cli_state *st, const sigset_t *sigs, int64_t for_ms, int6
             continue;
         }
         run_one_round(st, mem, when);
+        if (dl->running)
+            delivery_wakeup(dl->d);
         if (max_rounds && ++rounds >= max_rounds)
             break;
     }
@@ -158,6 +229,7 @@ int cmd_run(const struct cli *cli, int argc, char **argv)
         {0},
     };
     int64_t for_ms = 0, max_rounds = 0;
+    struct deliverer dl;
     struct cli_state st;
     sigset_t sigs;
     int c, ex;
@@ -190,7 +262,9 @@ int cmd_run(const struct cli *cli, int argc, char **argv)
         return ex;
     log_info(NULL, "started: %zu camera(s), interval %lld ms, state %s", st.cfg->n_cameras,
              (long long)st.cfg->general.interval_ms, st.cfg->general.state_dir);
-    ex = loop(&st, &sigs, for_ms, max_rounds);
+    if (!(ex = deliverer_start(&st, &dl)))
+        ex = loop(&st, &sigs, for_ms, max_rounds, &dl);
+    deliverer_stop(&dl);
     cli_close_state(&st);
     return ex;
 }

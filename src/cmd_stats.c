@@ -68,6 +68,9 @@ static void print_json(const struct cli_state *st, const struct store_stats *s)
         json_object_set_new(o, "consecutive_failures", json_integer(c->consecutive_failures));
         json_object_set_new(o, "last_error", c->last_error[0] ? json_string(c->last_error)
                                                               : json_null());
+        json_object_set_new(o, "last_upload_error", c->last_upload_error[0]
+                                                        ? json_string(c->last_upload_error)
+                                                        : json_null());
         json_object_set_new(o, "last_success", time_json(c->last_success_ms));
         json_array_append_new(cams, o);
     }
@@ -105,7 +108,9 @@ static void print_text(const struct cli_state *st, const struct store_stats *s)
                (long long)c->count[STILL_FAILED], (long long)c->count[STILL_MISSING],
                (long long)c->count[STILL_QUARANTINED],
                units_format_size(c->pending_bytes, size, sizeof(size)),
-               (long long)c->consecutive_failures, c->last_error[0] ? c->last_error : "-");
+               (long long)c->consecutive_failures,
+               c->last_error[0] ? c->last_error
+                                : (c->last_upload_error[0] ? c->last_upload_error : "-"));
     }
 }
 

@@ -19,6 +19,8 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run, "run the agent: capture rounds on the schedule"},
     {"capture", cmd_capture, "capture --once [--camera NAME]: one round now, print the result"},
+    {"sync", cmd_sync, "sync [--camera NAME] [--wait D]: deliver every waiting still now"},
+    {"cleanup", cmd_cleanup, "cleanup [--older-than 30d] [--dry-run]: remove delivered stills"},
     {"stats", cmd_stats, "stats [--json]: stills per status and camera, queue, failures"},
     {"config", cmd_config, "config check|sample|reference: validate or describe the config"},
 };

@@ -62,8 +62,10 @@ struct rtsp_state {
     AVFrame *frame;
     int vstream;                /* index of the video stream in fmt */
     int64_t deadline_ms;        /* the interrupt callback's deadline, absolute mono */
+    int64_t last_data_ms;       /* mono time of the last packet; 0 outside grab */
     char hostport[300];         /* "host:port" for messages, no credentials */
     int64_t last_key_pts;       /* AV_NOPTS_VALUE until a keyframe was seen */
+    unsigned rtp_losses;        /* RTP sequence gaps reported by the demuxer (UDP) */
     bool size_checked;          /* expected-resolution warning given once */
     struct source_info info;
 };
@@ -72,16 +74,18 @@ struct rtsp_state {
 struct grab_stats {
     int64_t start_ms;
     unsigned packets, keyframes, rejected;
+    unsigned losses_prev, losses_prev2; /* rtp_losses when the last two packets came */
 };
 
 static pthread_once_t libav_log_once = PTHREAD_ONCE_INIT;
 
 /* ---- libav logging -> log.h ------------------------------------------ */
 
-static const char *camera_of(void *avcl)
+/* Our state when avcl is one of our contexts, else NULL. */
+static struct rtsp_state *state_of(void *avcl)
 {
     const AVClass *cls;
-    const struct rtsp_state *st = NULL;
+    struct rtsp_state *st = NULL;
 
     if (!avcl)
         return NULL;
@@ -90,19 +94,34 @@ static const char *camera_of(void *avcl)
         st = ((AVFormatContext *)avcl)->opaque;
     else if (cls == avcodec_get_class())
         st = ((AVCodecContext *)avcl)->opaque;
-    if (!st || st->magic != RTSP_MAGIC)
-        return NULL;
-    return st->cam->name;
+    return st && st->magic == RTSP_MAGIC ? st : NULL;
 }
 
-/* libav messages are for developers: debug level only, redacted. */
+/* libavformat tells about lost RTP packets only through av_log (rtpdec.c
+ * "RTP: missed N packets", "bad cseq"; rtpdec_jpeg.c "Missing packets").
+ * The H.264 decoder flags pictures damaged by a loss, the HEVC decoder does
+ * not, so a keyframe received around a loss is refused (see
+ * next_clean_keyframe). */
+static bool is_loss_message(const char *fmt)
+{
+    return strncmp(fmt, "RTP: missed", 11) == 0 || strncmp(fmt, "RTP: PT=", 8) == 0 ||
+           strncmp(fmt, "Missing packets", 15) == 0;
+}
+
+/* libav messages are for developers: debug level only, redacted. Called on
+ * the thread that made the libav call. */
 static void libav_log_cb(void *avcl, int level, const char *fmt, va_list vl)
 {
+    struct rtsp_state *st = state_of(avcl);
     char line[1024], clean[1024];
     int prefix = 1;
     size_t n;
 
-    if (level > av_log_get_level() || log_get_level() < LOG_LEVEL_DEBUG)
+    if (level > av_log_get_level())
+        return;
+    if (st && level <= AV_LOG_WARNING && is_loss_message(fmt))
+        st->rtp_losses++;
+    if (log_get_level() < LOG_LEVEL_DEBUG)
         return;
     av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &prefix);
     n = strlen(line);
@@ -110,7 +129,7 @@ static void libav_log_cb(void *avcl, int level, const char *fmt, va_list vl)
         line[--n] = '\0';
     if (n == 0)
         return;
-    log_msg(LOG_LEVEL_DEBUG, camera_of(avcl), "libav: %s",
+    log_msg(LOG_LEVEL_DEBUG, st ? st->cam->name : NULL, "libav: %s",
             redact_text(line, clean, sizeof(clean)));
 }
 
@@ -208,11 +227,20 @@ static enum cs_err parse_url(struct rtsp_state *st, char *err, size_t errsz)
 
 /* ---- deadlines and errors ---------------------------------------------- */
 
+/* True when the camera sent nothing for read_timeout during a grab (the
+ * demuxer's own socket timeout is coarse for UDP). */
+static bool stalled(const struct rtsp_state *st, int64_t now)
+{
+    return st->last_data_ms > 0 && st->cam->read_timeout_ms > 0 &&
+           now - st->last_data_ms >= st->cam->read_timeout_ms;
+}
+
 static int interrupt_cb(void *opaque)
 {
     const struct rtsp_state *st = opaque;
+    int64_t now = clock_mono_ms();
 
-    return clock_mono_ms() >= st->deadline_ms;
+    return now >= st->deadline_ms || stalled(st, now);
 }
 
 static const char *averr_text(int averr, char *buf, size_t bufsz)
@@ -222,17 +250,27 @@ static const char *averr_text(int averr, char *buf, size_t bufsz)
     return buf;
 }
 
+/* "850 ms" or "4.0s", for messages. */
+static const char *duration_text(int64_t ms, char *buf, size_t bufsz)
+{
+    if (ms < 1000)
+        snprintf(buf, bufsz, "%" PRId64 " ms", ms < 0 ? 0 : ms);
+    else
+        snprintf(buf, bufsz, "%.1fs", (double)ms / 1000.0);
+    return buf;
+}
+
 /* Translates a failure of avformat_open_input() (RTSP set-up). */
 static enum cs_err open_error(const struct rtsp_state *st, int averr, int64_t budget_ms,
                               char *err, size_t errsz)
 {
-    char why[AV_ERROR_MAX_STRING_SIZE];
+    char why[AV_ERROR_MAX_STRING_SIZE], took[32];
     const char *hp = st->hostport;
 
     averr_text(averr, why, sizeof(why));
     if (averr == AVERROR_EXIT || averr == AVERROR(ETIMEDOUT) || interrupt_cb((void *)st)) {
-        snprintf(err, errsz, "no complete RTSP answer from %s within %" PRId64 " ms (connect)",
-                 hp, budget_ms);
+        snprintf(err, errsz, "no complete RTSP answer from %s within %s (connect)", hp,
+                 duration_text(budget_ms, took, sizeof(took)));
         return CS_TIMEOUT;
     }
     switch (averr) {
@@ -272,26 +310,30 @@ static enum cs_err read_error(const struct rtsp_state *st, int averr,
                               const struct grab_stats *gs, char *err, size_t errsz)
 {
     char why[AV_ERROR_MAX_STRING_SIZE];
-    double secs = (double)(clock_mono_ms() - gs->start_ms) / 1000.0;
+    int64_t now = clock_mono_ms();
+    char took[32];
 
-    if (averr == AVERROR_EXIT || interrupt_cb((void *)st)) {
-        if (gs->packets == 0)
-            snprintf(err, errsz, "no video data from %s within %.1fs (reading)",
-                     st->hostport, secs);
-        else if (gs->keyframes == 0)
-            snprintf(err, errsz, "no keyframe within %.1fs (waiting for a keyframe; "
-                     "%u frames received; is the camera's I-frame interval longer than "
-                     "the deadline?)", secs, gs->packets);
-        else {
-            snprintf(err, errsz, "no clean keyframe within %.1fs: %u keyframes were "
-                     "damaged (packet loss? try transport=tcp)", secs, gs->rejected);
-            return CS_BADFRAME;
-        }
-        return CS_TIMEOUT;
-    }
-    if (averr == AVERROR(ETIMEDOUT)) {
+    if (averr == AVERROR(ETIMEDOUT) || (stalled(st, now) && now < st->deadline_ms)) {
         snprintf(err, errsz, "camera at %s stopped sending video for %" PRId64
                  " ms (reading)", st->hostport, st->cam->read_timeout_ms);
+        return CS_TIMEOUT;
+    }
+    if (averr == AVERROR_EXIT || interrupt_cb((void *)st)) {
+        duration_text(now - gs->start_ms, took, sizeof(took));
+        if (gs->packets == 0)
+            snprintf(err, errsz, "no video data from %s within %s (reading)",
+                     st->hostport, took);
+        else if (gs->keyframes == 0)
+            snprintf(err, errsz, "no keyframe within %s (waiting for a keyframe; "
+                     "%u frames received; is the camera's I-frame interval longer than "
+                     "the deadline?)", took, gs->packets);
+        else {
+            snprintf(err, errsz, "no clean keyframe within %s: the decoder rejected %u "
+                     "damaged keyframe(s)%s", took, gs->rejected,
+                     st->cam->transport == TRANSPORT_UDP ? " (packet loss? try transport=tcp)"
+                                                         : "");
+            return CS_BADFRAME;
+        }
         return CS_TIMEOUT;
     }
     if (averr == AVERROR(ENOMEM)) {
@@ -434,6 +476,10 @@ static enum cs_err open_decoder(struct rtsp_state *st, char *err, size_t errsz)
     st->dec->flags &= ~AV_CODEC_FLAG_OUTPUT_CORRUPT;
     st->dec->flags2 &= ~AV_CODEC_FLAG2_SHOW_ALL;
     st->dec->err_recognition = AV_EF_CRCCHECK | AV_EF_BITSTREAM | AV_EF_BUFFER;
+    /* The HEVC decoder of FFmpeg 5 does not flag damaged pictures; make it
+     * fail the packet on any NAL error instead of outputting a partial one. */
+    if (par->codec_id == AV_CODEC_ID_HEVC)
+        st->dec->err_recognition |= AV_EF_EXPLODE;
     st->dec->skip_frame = AVDISCARD_NONKEY;
     if (avcodec_open2(st->dec, codec, NULL) < 0) {
         snprintf(err, errsz, "could not open the %s decoder", codec->name);
@@ -448,8 +494,10 @@ static void fill_open_info(struct rtsp_state *st)
     const AVDictionaryEntry *title = av_dict_get(st->fmt->metadata, "title", NULL, 0);
 
     snprintf(st->info.codec, sizeof(st->info.codec), "%s", avcodec_get_name(par->codec_id));
-    st->info.width = par->width;
-    st->info.height = par->height;
+    /* The SDP rarely carries the size; the decoder learnt it from the SPS in
+     * sprop-parameter-sets when there were any. */
+    st->info.width = par->width > 0 ? par->width : st->dec->width;
+    st->info.height = par->height > 0 ? par->height : st->dec->height;
     snprintf(st->info.detail, sizeof(st->info.detail), "RTSP/%s %.120s, %u stream(s), "
              "session \"%.80s\"", st->cam->transport == TRANSPORT_UDP ? "UDP" : "TCP",
              st->hostport, st->fmt->nb_streams, title ? title->value : "");
@@ -607,30 +655,54 @@ static void check_size(struct rtsp_state *st)
                   st->info.height, cam->width, cam->height);
 }
 
+/* Reads the next packet of the video stream into st->pkt. *lossy is true
+ * when the demuxer reported an RTP gap while this packet or the one before
+ * it was assembled (the parser hands an access unit out only when the next
+ * one starts, so a gap may belong to either). */
+static enum cs_err read_video_packet(struct rtsp_state *st, struct grab_stats *gs,
+                                     bool *lossy, char *err, size_t errsz)
+{
+    int ret;
+
+    for (;;) {
+        ret = av_read_frame(st->fmt, st->pkt);
+        if (ret < 0)
+            return read_error(st, ret, gs, err, errsz);
+        /* A packet handed out after an interrupt is the parser's leftover,
+         * not a sign of life. */
+        if (!stalled(st, clock_mono_ms()))
+            st->last_data_ms = clock_mono_ms();
+        if (st->pkt->stream_index == st->vstream)
+            break;
+        av_packet_unref(st->pkt);
+    }
+    gs->packets++;
+    *lossy = st->rtp_losses != gs->losses_prev2;
+    gs->losses_prev2 = gs->losses_prev;
+    gs->losses_prev = st->rtp_losses;
+    return CS_OK;
+}
+
 /* Reads packets until one keyframe of the video stream decodes cleanly. */
 static enum cs_err next_clean_keyframe(struct rtsp_state *st, struct grab_stats *gs,
                                        char *err, size_t errsz)
 {
-    enum cs_err rc;
-    bool got = false;
-    int ret;
+    enum cs_err rc = CS_OK;
+    bool got = false, lossy;
 
+    gs->losses_prev = gs->losses_prev2 = st->rtp_losses;
     while (!got) {
-        ret = av_read_frame(st->fmt, st->pkt);
-        if (ret < 0)
-            return read_error(st, ret, gs, err, errsz);
-        if (st->pkt->stream_index != st->vstream) {
-            av_packet_unref(st->pkt);
-            continue;
-        }
-        gs->packets++;
+        rc = read_video_packet(st, gs, &lossy, err, errsz);
+        if (rc)
+            return rc;
         if (!(st->pkt->flags & AV_PKT_FLAG_KEY)) {
             av_packet_unref(st->pkt);
             continue;
         }
         gs->keyframes++;
         note_keyframe(st, st->pkt);
-        rc = decode_keyframe(st, st->pkt, &got);
+        if (!lossy)
+            rc = decode_keyframe(st, st->pkt, &got);
         av_packet_unref(st->pkt);
         if (rc) {
             snprintf(err, errsz, "out of memory decoding a picture");
@@ -638,8 +710,8 @@ static enum cs_err next_clean_keyframe(struct rtsp_state *st, struct grab_stats 
         }
         if (!got) {
             gs->rejected++;
-            log_debug(st->cam->name, "keyframe %u rejected by the decoder; waiting for the "
-                      "next one", gs->keyframes);
+            log_debug(st->cam->name, "keyframe %u %s; waiting for the next one", gs->keyframes,
+                      lossy ? "came with RTP packet loss" : "rejected by the decoder");
         }
     }
     return CS_OK;
@@ -659,7 +731,9 @@ static enum cs_err rtsp_grab(void *state, int64_t deadline_mono_ms, struct frame
     }
     av_frame_unref(st->frame);
     st->deadline_ms = deadline_mono_ms;
+    st->last_data_ms = gs.start_ms;
     rc = next_clean_keyframe(st, &gs, err, errsz);
+    st->last_data_ms = 0;
     if (!rc)
         rc = export_frame(st, frame, err, errsz);
     if (rc) {
@@ -691,6 +765,7 @@ static void rtsp_close(void *state)
         return;
     /* Give the TEARDOWN a short, bounded chance. */
     st->deadline_ms = clock_mono_ms() + CLOSE_BUDGET_MS;
+    st->last_data_ms = 0;
     avcodec_free_context(&st->dec);
     avformat_close_input(&st->fmt);
     av_packet_free(&st->pkt);

@@ -23,11 +23,12 @@
  * store_foreach_local() walks pending and failed rows: the ones whose local
  * file is still needed; success, missing and quarantined rows are not walked.
  *
- * Errors: every SQLite failure is translated once, in fail(), to an enum
+ * Errors: every SQLite failure is translated once, in store__fail(), to an enum
  * cs_err, and its text (prefixed with what we were doing) is kept in
  * st->last_error for the caller to log; this module does not log.
  */
 #include "store.h"
+#include "store_priv.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -60,6 +61,7 @@ enum stmt_id {
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[STMT__COUNT]; /* prepared at open, finalized at close */
+    struct store_delivery_stmts *dl; /* store_delivery.c's, prepared on first use */
     int version_at_open;
     char last_error[256];
 };
@@ -190,6 +192,14 @@ static const char *const migrations[] = {
           "camera_name TEXT NOT NULL, when_ms INTEGER NOT NULL, reason TEXT NOT NULL, "
           "error TEXT);"
           "PRAGMA user_version = 2;",
+    /* Delivery (issue 4): when the last attempt ran, how its error was
+     * classified, when the still was delivered; due rows by age. */
+    [3] = "ALTER TABLE upload_tracking ADD COLUMN last_attempt_ms INTEGER;"
+          "ALTER TABLE upload_tracking ADD COLUMN error_class TEXT;"
+          "ALTER TABLE upload_tracking ADD COLUMN delivered_ms INTEGER;"
+          "CREATE INDEX IF NOT EXISTS upload_tracking_status_age "
+          "ON upload_tracking (upload_status, capture_ms, id);"
+          "PRAGMA user_version = 3;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION + 1,
@@ -219,10 +229,6 @@ static enum cs_err map_sqlite(int rc)
 
 static enum cs_err vfail(struct store *st, int rc, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
-static enum cs_err fail(struct store *st, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static enum cs_err finish(struct store *st, sqlite3_stmt *s, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 static enum cs_err exec_sql(struct store *st, const char *sql, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -237,7 +243,7 @@ static enum cs_err vfail(struct store *st, int rc, const char *fmt, va_list ap)
     return map_sqlite(rc) ? map_sqlite(rc) : CS_DB;
 }
 
-static enum cs_err fail(struct store *st, int rc, const char *fmt, ...)
+enum cs_err store__fail(struct store *st, int rc, const char *fmt, ...)
 {
     va_list ap;
 
@@ -249,7 +255,7 @@ static enum cs_err fail(struct store *st, int rc, const char *fmt, ...)
 
 /* Steps s to completion unless binding already failed (rc), then resets it
  * so no statement keeps a read transaction open between calls. */
-static enum cs_err finish(struct store *st, sqlite3_stmt *s, int rc, const char *fmt, ...)
+enum cs_err store__finish(struct store *st, sqlite3_stmt *s, int rc, const char *fmt, ...)
 {
     enum cs_err err = CS_OK;
 
@@ -292,7 +298,7 @@ static int64_t now_ms(void)
 }
 
 /* Copies a text column; false when it does not fit (NULL reads as ""). */
-static bool copy_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
+bool store__copy_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
 {
     const unsigned char *txt = sqlite3_column_text(s, col);
     size_t len = (size_t)sqlite3_column_bytes(s, col);
@@ -314,13 +320,13 @@ static enum cs_err query_int(struct store *st, const char *sql, int64_t *out)
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc != SQLITE_OK)
-        return fail(st, rc, "reading the schema");
+        return store__fail(st, rc, "reading the schema");
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         *out = sqlite3_column_int64(s, 0);
         rc = SQLITE_OK;
     }
-    enum cs_err err = rc == SQLITE_OK ? CS_OK : fail(st, rc, "reading the schema");
+    enum cs_err err = rc == SQLITE_OK ? CS_OK : store__fail(st, rc, "reading the schema");
     sqlite3_finalize(s);
     return err;
 }
@@ -404,11 +410,11 @@ static enum cs_err connect_db(struct store *st, const char *path)
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(path, &st->db, flags, NULL);
     if (rc != SQLITE_OK)
-        return fail(st, rc, "opening the database %s", path);
+        return store__fail(st, rc, "opening the database %s", path);
 
     rc = sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
     if (rc != SQLITE_OK)
-        return fail(st, rc, "setting the busy timeout on %s", path);
+        return store__fail(st, rc, "setting the busy timeout on %s", path);
     /* For ":memory:" this stays "memory", which is fine. */
     enum cs_err err = exec_sql(st, "PRAGMA journal_mode = WAL", "switching %s to WAL", path);
     if (!err)
@@ -423,7 +429,7 @@ static enum cs_err prepare_all(struct store *st)
         int rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                     &st->stmt[i], NULL);
         if (rc != SQLITE_OK)
-            return fail(st, rc, "preparing SQL statement %d", i);
+            return store__fail(st, rc, "preparing SQL statement %d", i);
     }
     return CS_OK;
 }
@@ -463,8 +469,19 @@ void store_close(struct store *st)
         return;
     for (int i = 0; i < STMT__COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    store__delivery_close(st);
     sqlite3_close(st->db);
     free(st);
+}
+
+sqlite3 *store__db(struct store *st)
+{
+    return st->db;
+}
+
+struct store_delivery_stmts **store__dl(struct store *st)
+{
+    return &st->dl;
 }
 
 int store_version_at_open(const struct store *st)
@@ -509,7 +526,7 @@ static int bind_still(sqlite3_stmt *s, const struct still_info *si)
 enum cs_err store_add_still(struct store *st, const struct still_info *si, int64_t *out_id)
 {
     sqlite3_stmt *s = st->stmt[STMT_ADD];
-    enum cs_err err = finish(st, s, bind_still(s, si), "inserting still %s", si->filename);
+    enum cs_err err = store__finish(st, s, bind_still(s, si), "inserting still %s", si->filename);
     if (err)
         return err;
     if (sqlite3_changes(st->db) == 0) {
@@ -527,7 +544,7 @@ enum cs_err store_add_still(struct store *st, const struct still_info *si, int64
     if (rc == SQLITE_ROW)
         *out_id = sqlite3_column_int64(s, 0);
     else
-        err = fail(st, rc == SQLITE_DONE ? SQLITE_ERROR : rc, "reading back still %s",
+        err = store__fail(st, rc == SQLITE_DONE ? SQLITE_ERROR : rc, "reading back still %s",
                    si->filename);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -541,7 +558,7 @@ enum cs_err store_quarantine(struct store *st, const struct still_info *si, cons
 
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_text(s, 12, reason, -1, SQLITE_STATIC);
-    return finish(st, s, rc, "quarantining still %s", si->filename);
+    return store__finish(st, s, rc, "quarantining still %s", si->filename);
 }
 
 enum cs_err store_mark_missing(struct store *st, const char *filename)
@@ -549,7 +566,7 @@ enum cs_err store_mark_missing(struct store *st, const char *filename)
     sqlite3_stmt *s = st->stmt[STMT_MISSING];
     int rc = sqlite3_bind_text(s, 1, filename, -1, SQLITE_STATIC);
 
-    return finish(st, s, rc, "marking still %s missing", filename);
+    return store__finish(st, s, rc, "marking still %s missing", filename);
 }
 
 enum cs_err store_lookup(struct store *st, const char *filename, bool *found, int64_t *size,
@@ -577,7 +594,7 @@ enum cs_err store_lookup(struct store *st, const char *filename, bool *found, in
         if (status)
             *status = parsed;
     } else if (rc != SQLITE_DONE) {
-        err = fail(st, rc, "looking up still %s", filename);
+        err = store__fail(st, rc, "looking up still %s", filename);
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -590,8 +607,8 @@ static enum cs_err local_row(struct store *st, sqlite3_stmt *s, store_row_fn fn,
     char filename[FILENAME_MAX_LEN];
     char local_path[LOCAL_PATH_MAX_LEN];
 
-    if (!copy_text(s, 0, filename, sizeof filename) ||
-        !copy_text(s, 1, local_path, sizeof local_path)) {
+    if (!store__copy_text(s, 0, filename, sizeof filename) ||
+        !store__copy_text(s, 1, local_path, sizeof local_path)) {
         snprintf(st->last_error, sizeof st->last_error,
                  "listing local stills: row %lld has a path too long to handle",
                  (long long)sqlite3_column_int64(s, 3));
@@ -612,7 +629,7 @@ enum cs_err store_foreach_local(struct store *st, store_row_fn fn, void *ctx)
             break;
     }
     if (!err && rc != SQLITE_DONE)
-        err = fail(st, rc, "listing local stills");
+        err = store__fail(st, rc, "listing local stills");
     sqlite3_reset(s);
     return err;
 }
@@ -629,7 +646,7 @@ static enum cs_err camera_result_rows(struct store *st, const char *camera, int6
         rc = sqlite3_bind_int64(s, 2, when_ms);
     if (rc == SQLITE_OK && !ok)
         rc = sqlite3_bind_text(s, 3, error, -1, SQLITE_STATIC);
-    enum cs_err err = finish(st, s, rc, "recording the status of camera %s", camera);
+    enum cs_err err = store__finish(st, s, rc, "recording the status of camera %s", camera);
     if (err || ok)
         return err;
 
@@ -641,7 +658,7 @@ static enum cs_err camera_result_rows(struct store *st, const char *camera, int6
         rc = sqlite3_bind_text(s, 3, reason ? reason : "unknown", -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_text(s, 4, error, -1, SQLITE_STATIC);
-    return finish(st, s, rc, "recording a capture failure of camera %s", camera);
+    return store__finish(st, s, rc, "recording a capture failure of camera %s", camera);
 }
 
 /* Rolls back after an error without overwriting the error being returned. */
@@ -723,7 +740,7 @@ static enum cs_err stats_cameras(struct store *st, struct store_stats *out)
         out->total += sqlite3_column_int64(s, 6);
     }
     if (!err && rc != SQLITE_DONE)
-        err = fail(st, rc, "counting stills per camera");
+        err = store__fail(st, rc, "counting stills per camera");
     sqlite3_reset(s);
     return err;
 }
@@ -752,12 +769,18 @@ enum cs_err store_stats(struct store *st, struct store_stats *out)
     if (err)
         goto out_cleanup;
     stats_totals(out);
+    for (size_t i = 0; i < out->n_cameras && !err; i++)
+        err = store__last_upload_error(st, out->cameras[i].camera_name,
+                                       out->cameras[i].last_upload_error,
+                                       sizeof out->cameras[i].last_upload_error);
+    if (err)
+        goto out_cleanup;
 
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         out->capture_failures = sqlite3_column_int64(s, 0);
     else
-        err = fail(st, rc, "counting capture failures");
+        err = store__fail(st, rc, "counting capture failures");
     sqlite3_reset(s);
     if (err)
         goto out_cleanup;
@@ -780,12 +803,12 @@ void store_stats_cleanup(struct store_stats *s)
 
 enum cs_err store_begin(struct store *st)
 {
-    return finish(st, st->stmt[STMT_BEGIN], SQLITE_OK, "starting a transaction");
+    return store__finish(st, st->stmt[STMT_BEGIN], SQLITE_OK, "starting a transaction");
 }
 
 enum cs_err store_commit(struct store *st)
 {
-    return finish(st, st->stmt[STMT_COMMIT], SQLITE_OK, "committing a transaction");
+    return store__finish(st, st->stmt[STMT_COMMIT], SQLITE_OK, "committing a transaction");
 }
 
 void store_rollback(struct store *st)
@@ -793,7 +816,7 @@ void store_rollback(struct store *st)
     /* SQLite may already have rolled back on its own (SQLITE_FULL, ...). */
     if (sqlite3_get_autocommit(st->db))
         return;
-    finish(st, st->stmt[STMT_ROLLBACK], SQLITE_OK, "rolling back a transaction");
+    store__finish(st, st->stmt[STMT_ROLLBACK], SQLITE_OK, "rolling back a transaction");
 }
 
 const char *store_status_name(enum still_status s)

@@ -33,7 +33,7 @@
 
 #include "err.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_FILENAME "capture_tracking.db"
 
 struct store;
@@ -66,7 +66,8 @@ struct store_camera_stats {
     int64_t pending_bytes;      /* pending + failed files */
     int64_t oldest_pending_ms;  /* capture time; 0 when none */
     int64_t consecutive_failures;
-    char last_error[256];       /* "" when none */
+    char last_error[256];       /* last capture error, "" when none */
+    char last_upload_error[256];/* error of the newest failed/quarantined still */
     int64_t last_success_ms;    /* 0 when never */
 };
 
@@ -142,6 +143,87 @@ void store_stats_cleanup(struct store_stats *s);
 enum cs_err store_begin(struct store *st);
 enum cs_err store_commit(struct store *st);
 void store_rollback(struct store *st);
+
+/* ---- delivery (store_delivery.c) ------------------------------------------
+ *
+ * remote_step records how far a still got: 0 nothing remote, 1 object
+ * stored, 2 row inserted (= status success). Each remote step is recorded
+ * before the next begins, so a restart resumes at the right step.
+ */
+
+#define STORE_IMAGE_ID_LEN 36
+
+/* A still due for delivery, copied out of the database. */
+struct store_due {
+    int64_t id;
+    char filename[256];         /* relative path = remote object path */
+    char camera_name[72];
+    char capture_iso[40];
+    int64_t capture_ms;
+    int width, height;
+    int64_t file_size;          /* -1 when unknown (old rows) */
+    char sha256[65];            /* "" when unknown */
+    int remote_step;            /* 0 or 1 */
+    int64_t attempts;
+    char image_id[STORE_IMAGE_ID_LEN + 1]; /* "" until first attempt */
+};
+
+/* Which stills are due. */
+struct store_due_query {
+    int64_t now_ms;             /* wall clock */
+    int64_t horizon_ms;         /* a next attempt further than this ahead is
+                                 * treated as due (the wall clock jumped back) */
+    int64_t fresh_since_ms;     /* > 0: also due when not attempted since this
+                                 * time, whatever its schedule (sync) */
+    const char *camera;         /* NULL: all cameras */
+    const int64_t *skip;        /* ids in flight, not returned */
+    size_t n_skip;
+};
+
+/* Fills out[0..*n) with up to max due stills (pending or failed), oldest
+ * capture first. Memory is the caller's array, whatever the backlog. */
+enum cs_err store_due(struct store *st, const struct store_due_query *q, struct store_due *out,
+                      size_t max, size_t *n);
+
+/* Earliest next_attempt_ms among pending/failed stills (of camera, or all);
+ * *found false when none is waiting. */
+enum cs_err store_next_attempt(struct store *st, const char *camera, bool *found, int64_t *when_ms);
+
+/* Counts stills waiting for delivery (pending + failed) of camera (or all). */
+enum cs_err store_backlog(struct store *st, const char *camera, int64_t *files, int64_t *bytes);
+
+/* Transitions, each one short transaction:
+ *   store_set_image_id:   records the row id chosen before the first attempt
+ *   store_object_stored:  remote_step 0 -> 1, supabase_url = url
+ *   store_delivered:      -> success (remote_step 2), delivered_ms = now_ms
+ *   store_attempt_failed: -> failed, attempts+1, next_attempt_ms, error_class
+ *                         ("retry", "attention"), error_message
+ *   store_quarantine_id:  -> quarantined with reason (kept, never retried) */
+enum cs_err store_set_image_id(struct store *st, int64_t id, const char *image_id);
+enum cs_err store_object_stored(struct store *st, int64_t id, const char *url, int64_t now_ms);
+enum cs_err store_delivered(struct store *st, int64_t id, const char *url, int64_t now_ms);
+enum cs_err store_attempt_failed(struct store *st, int64_t id, int64_t now_ms,
+                                 int64_t next_attempt_ms, const char *error_class,
+                                 const char *message);
+enum cs_err store_quarantine_id(struct store *st, int64_t id, const char *reason);
+
+/* A row that cleanup may remove. */
+struct store_old {
+    int64_t id;
+    char filename[256];
+    char local_path[1024];
+    enum still_status status;
+    int64_t file_size;
+};
+
+/* Up to max rows captured before cutoff_ms with id > after_id, by id:
+ * success and missing rows, plus pending, failed and quarantined ones when
+ * include_pending. Call again with after_id = the last id to page. */
+enum cs_err store_old_rows(struct store *st, int64_t cutoff_ms, bool include_pending,
+                           int64_t after_id, struct store_old *out, size_t max, size_t *n);
+
+/* Deletes one row (cleanup). */
+enum cs_err store_delete(struct store *st, int64_t id);
 
 /* The text of the last error on this connection (SQLite's own message
  * prefixed with what was being done); borrowed until the next call. */

@@ -3,6 +3,7 @@
 
 Usage:
     rtsp_server.py --port N [--gop-seconds 2] [--fps 10] [--no-warm]
+                   [--drop-every N]
 
 Binds 127.0.0.1 only (never another address). --port 0 picks a free port.
 Once listening it prints exactly one line "READY <port>" on stdout (flushed),
@@ -55,6 +56,10 @@ A plain shared RTSPMedia cannot do this: the Range of the client's PLAY
 makes gst-rtsp-server do a flushing seek, which restarts x264enc with a
 fresh IDR for every client.  --no-warm gives each client its own encoder
 instead (every client then starts with an IDR, as with shared=False).
+
+--drop-every N makes every media drop each Nth RTP packet after the
+payloader (deterministic loss, all paths, TCP and UDP alike), to test that
+a client never returns a picture damaged by packet loss.
 
 Picture: videotestsrc pattern=smpte, I420, BT.601 at every size, limited
 range for H.264/H.265 (signalled in the VUI), full range for MJPEG.  The top
@@ -229,6 +234,40 @@ class Encoder:
         return not any(nal_type(self.codec, data, off) in irap for off, _, _ in split_nals(data))
 
 
+def add_dropper(payloader, every):
+    """Drops each `every`th RTP packet leaving the payloader.
+
+    Payloaders push buffer lists (one per frame or fragmented NAL); a list
+    that loses a packet is pushed again, from the probe, without it.
+    """
+    state = {"count": 0, "repush": False}
+
+    def probe(pad, info):
+        if state["repush"]:
+            return Gst.PadProbeReturn.OK
+        if info.type & Gst.PadProbeType.BUFFER:
+            state["count"] += 1
+            return Gst.PadProbeReturn.DROP if state["count"] % every == 0 else \
+                Gst.PadProbeReturn.OK
+        packets = info.get_buffer_list()
+        kept = Gst.BufferList.new()
+        for i in range(packets.length()):
+            state["count"] += 1
+            if state["count"] % every != 0:
+                kept.insert(-1, packets.get(i))
+        if kept.length() == packets.length():
+            return Gst.PadProbeReturn.OK
+        state["repush"] = True
+        try:
+            pad.push_list(kept)
+        finally:
+            state["repush"] = False
+        return Gst.PadProbeReturn.DROP
+
+    payloader.get_static_pad("src").add_probe(
+        Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, probe)
+
+
 class Camera:
     """The factory of one path plus its encoder(s)."""
 
@@ -250,6 +289,8 @@ class Camera:
 
     def _on_media(self, _factory, media):
         appsrc = media.get_element().get_by_name("src")
+        if self.args.drop_every > 0:
+            add_dropper(media.get_element().get_by_name("pay0"), self.args.drop_every)
         enc = self.shared
         if enc is None:
             enc = Encoder(self.kind, self.w, self.h, self.args)
@@ -339,9 +380,12 @@ def parse_args(argv):
     p.add_argument("--fps", type=int, default=10)
     p.add_argument("--no-warm", dest="warm", action="store_false", default=True,
                    help="one encoder per client (every client starts with an IDR)")
+    p.add_argument("--drop-every", type=int, default=0, metavar="N",
+                   help="drop every Nth RTP packet (loss test; 0 = off)")
     args = p.parse_args(argv)
-    if not 0 <= args.port <= 65535 or not 1 <= args.fps <= 60 or not 0 < args.gop_seconds <= 60:
-        p.error("--port 0..65535, --fps 1..60, --gop-seconds (0, 60]")
+    if not 0 <= args.port <= 65535 or not 1 <= args.fps <= 60 or \
+            not 0 < args.gop_seconds <= 60 or args.drop_every < 0:
+        p.error("--port 0..65535, --fps 1..60, --gop-seconds (0, 60], --drop-every >= 0")
     return args
 
 

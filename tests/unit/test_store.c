@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -213,7 +214,7 @@ static void test_open_creates_schema(void **state)
                                     "AND name IN ('upload_tracking', 'camera_status', "
                                     "'capture_failures')"), 3);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' "
-                                    "AND name LIKE 'upload_tracking_%'"), 3);
+                                    "AND name LIKE 'upload_tracking_%'"), 4);
     /* every camsnap column is there */
     assert_int_equal(raw_int(f->db, "SELECT COUNT(capture_ms) + COUNT(width) + COUNT(height) "
                                     "+ COUNT(file_size) + COUNT(sha256) "
@@ -314,7 +315,7 @@ static void test_migrates_legacy_database(void **state)
     add(st, "camera_1/new.jpg", "camera_1", 1795692700000, 1000);
     store_close(st);
 
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     raw_text(f->db, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "wal");
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM upload_tracking"), 4);
@@ -330,7 +331,7 @@ static void test_migrates_legacy_database(void **state)
                                     "+ resolution_mismatch FROM upload_tracking WHERE id = 1"), 0);
 
     st = open_ok(f->db);
-    assert_int_equal(store_version_at_open(st), 2);
+    assert_int_equal(store_version_at_open(st), STORE_SCHEMA_VERSION);
     store_close(st);
 }
 
@@ -722,5 +723,8 @@ int main(void)
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_status_names),
     };
+    /* Old rows carry local time without an offset: pin the zone. */
+    setenv("TZ", "UTC", 1);
+    tzset();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

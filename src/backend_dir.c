@@ -1,0 +1,309 @@
+/*
+ * backend_dir.c - a local directory as the delivery target (the demo, tests,
+ * and sites that sync a directory by other means):
+ *
+ *   {path}/{bucket}/camera_<name>/<still>   objects, written atomically and
+ *                                           never replaced (same bytes = exists,
+ *                                           other bytes = conflict)
+ *   {path}/rows/<image_id>.json             one row per still, created with
+ *                                           O_EXCL (second insert = exists)
+ *
+ * Work is done synchronously in start(); results are handed out by poll(),
+ * as the backend interface requires.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend.h"
+
+struct done_item {
+    struct dl_request *req;
+    struct dl_result res;
+    struct done_item *next;
+};
+
+struct dirbe {
+    char root[1024];
+    char bucket[128];
+    struct done_item *head, **tail;
+    int wake[2];                /* self-pipe for backend_wakeup */
+};
+
+static int mkdirs(const char *path, size_t upto)
+{
+    char buf[PATH_MAX];
+
+    if (upto >= sizeof(buf))
+        return -1;
+    memcpy(buf, path, upto);
+    buf[upto] = '\0';
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int write_file_sync(int fd, const uint8_t *data, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return fsync(fd);
+}
+
+static void fsync_dir(const char *path)
+{
+    char buf[PATH_MAX];
+    char *slash;
+    int fd;
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    if (!(slash = strrchr(buf, '/')))
+        return;
+    *slash = '\0';
+    if ((fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* Same bytes as data? */
+static int same_content(const char *path, const uint8_t *data, size_t len, int64_t *size)
+{
+    uint8_t buf[65536];
+    size_t off = 0;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), same = 1;
+    struct stat st;
+
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *size = (int64_t)st.st_size;
+    if ((size_t)st.st_size != len)
+        same = 0;
+    while (same && (n = read(fd, buf, sizeof(buf))) > 0) {
+        if (off + (size_t)n > len || memcmp(buf, data + off, (size_t)n))
+            same = 0;
+        off += (size_t)n;
+    }
+    close(fd);
+    return same;
+}
+
+static void put_object(struct dirbe *d, const struct dl_request *req, struct dl_result *r)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 32];
+    int fd, n = snprintf(path, sizeof(path), "%s/%s/%s", d->root, d->bucket, req->path);
+    int64_t size = -1;
+
+    if (n < 0 || (size_t)n >= sizeof(path) || mkdirs(path, (size_t)(strrchr(path, '/') - path)))
+        goto fail;
+    snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
+        goto fail;
+    if (write_file_sync(fd, req->data, req->len) != 0) {
+        close(fd);
+        unlink(tmp);
+        goto fail;
+    }
+    close(fd);
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
+        fsync_dir(path);
+        r->cls = DL_OK;
+        snprintf(r->message, sizeof(r->message), "stored %s", req->path);
+        return;
+    }
+    n = errno;
+    unlink(tmp);
+    if (n != EEXIST)
+        goto fail;
+    n = same_content(path, req->data, req->len, &size);
+    r->cls = n == 1 ? DL_EXISTS : DL_CONFLICT;
+    r->remote_size = size;
+    snprintf(r->message, sizeof(r->message), "%s already exists%s", req->path,
+             n == 1 ? " with the same bytes" : " with different bytes");
+    return;
+fail:
+    r->cls = errno == ENOSPC || errno == EIO ? DL_RETRY : DL_ATTENTION;
+    snprintf(r->message, sizeof(r->message), "storing %.100s under %.160s: %s", req->path, d->root,
+             strerror(errno));
+}
+
+static void put_row(struct dirbe *d, const struct dl_request *req, struct dl_result *r)
+{
+    char path[PATH_MAX];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/rows", d->root);
+    if (mkdirs(path, strlen(path)))
+        goto fail;
+    snprintf(path, sizeof(path), "%s/rows/%s.json", d->root, req->image_id);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0 && errno == EEXIST) {
+        r->cls = DL_EXISTS;
+        snprintf(r->message, sizeof(r->message), "row %s already exists", req->image_id);
+        return;
+    }
+    if (fd < 0)
+        goto fail;
+    if (write_file_sync(fd, (const uint8_t *)req->row_json, strlen(req->row_json)) != 0 ||
+        write_file_sync(fd, (const uint8_t *)"\n", 1) != 0) {
+        close(fd);
+        unlink(path);
+        goto fail;
+    }
+    close(fd);
+    fsync_dir(path);
+    r->cls = DL_OK;
+    snprintf(r->message, sizeof(r->message), "row %s inserted", req->image_id);
+    return;
+fail:
+    r->cls = errno == ENOSPC || errno == EIO ? DL_RETRY : DL_ATTENTION;
+    snprintf(r->message, sizeof(r->message), "writing row under %.200s: %s", d->root,
+             strerror(errno));
+}
+
+static void verify(struct dirbe *d, const struct dl_request *req, struct dl_result *r)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s/%s", d->root, d->bucket, req->path);
+    r->cls = DL_OK;
+    r->remote_size = stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+    snprintf(r->message, sizeof(r->message), "remote size %lld", (long long)r->remote_size);
+}
+
+static enum cs_err dir_start(void *state, struct dl_request *req)
+{
+    struct dirbe *d = state;
+    struct done_item *it = calloc(1, sizeof(*it));
+
+    if (!it)
+        return CS_NOMEM;
+    it->req = req;
+    it->res.remote_size = -1;
+    if (req->step == DL_STEP_OBJECT)
+        put_object(d, req, &it->res);
+    else if (req->step == DL_STEP_ROW)
+        put_row(d, req, &it->res);
+    else
+        verify(d, req, &it->res);
+    *d->tail = it;
+    d->tail = &it->next;
+    return CS_OK;
+}
+
+static int dir_poll(void *state, int timeout_ms, backend_done_fn done, void *ctx)
+{
+    struct dirbe *d = state;
+    int n = 0;
+    char buf[64];
+
+    if (!d->head) {
+        struct pollfd pfd = {.fd = d->wake[0], .events = POLLIN};
+        if (poll(&pfd, 1, timeout_ms) > 0)
+            while (read(d->wake[0], buf, sizeof(buf)) > 0)
+                ;
+    }
+    while (d->head) {
+        struct done_item *it = d->head;
+        d->head = it->next;
+        if (!d->head)
+            d->tail = &d->head;
+        done(ctx, it->req, &it->res);
+        free(it);
+        n++;
+    }
+    return n;
+}
+
+static void dir_wakeup(void *state)
+{
+    struct dirbe *d = state;
+
+    if (write(d->wake[1], "x", 1) < 0) {
+        /* pipe full: a wake-up is already pending */
+    }
+}
+
+static void dir_object_url(void *state, const char *path, char *out, size_t outsz)
+{
+    struct dirbe *d = state;
+
+    snprintf(out, outsz, "file://%s/%s/%s", d->root, d->bucket, path);
+}
+
+static void dir_free(void *state)
+{
+    struct dirbe *d = state;
+
+    if (!d)
+        return;
+    while (d->head) {
+        struct done_item *it = d->head;
+        d->head = it->next;
+        free(it);
+    }
+    close(d->wake[0]);
+    close(d->wake[1]);
+    free(d);
+}
+
+enum cs_err backend_dir_new(const struct config_upload *cfg, void **state, char *err,
+                            size_t errsz)
+{
+    struct dirbe *d;
+
+    if (!cfg->path || !*cfg->path) {
+        snprintf(err, errsz, "[upload] backend = dir needs path");
+        return CS_CONFIG;
+    }
+    if (!(d = calloc(1, sizeof(*d))))
+        return CS_NOMEM;
+    if (strlen(cfg->path) >= sizeof(d->root)) {
+        snprintf(err, errsz, "delivery directory path is too long");
+        free(d);
+        return CS_CONFIG;
+    }
+    snprintf(d->root, sizeof(d->root), "%s", cfg->path);
+    snprintf(d->bucket, sizeof(d->bucket), "%s", cfg->bucket ? cfg->bucket : "ASE");
+    d->tail = &d->head;
+    if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) != 0 || mkdirs(d->root, strlen(d->root))) {
+        snprintf(err, errsz, "cannot use delivery directory %s: %s", d->root, strerror(errno));
+        free(d);
+        return CS_IO;
+    }
+    *state = d;
+    return CS_OK;
+}
+
+const struct backend_ops backend_dir_ops = {
+    .name = "dir",
+    .start = dir_start,
+    .poll = dir_poll,
+    .wakeup = dir_wakeup,
+    .object_url = dir_object_url,
+    .free = dir_free,
+};

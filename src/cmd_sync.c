@@ -1,0 +1,153 @@
+/* cmd_sync.c - `camsnap sync [--camera NAME] [--wait DURATION]`: deliver
+ * everything waiting now, with progress, then a summary. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "delivery.h"
+#include "log.h"
+#include "units.h"
+
+static const char usage[] =
+    "usage: camsnap [-c FILE] sync [--camera NAME] [--wait DURATION]\n"
+    "\n"
+    "Delivers every still waiting for delivery (pending or failed) now, oldest\n"
+    "first, whatever its retry schedule: the object to storage, then its row.\n"
+    "A still that fails again is left for the next attempt (see stats).\n"
+    "Shows a progress bar on a terminal, plain lines otherwise, then a summary.\n"
+    "\n"
+    "  --camera NAME     only this camera's stills\n"
+    "  --wait DURATION   keep retrying failures for up to this long (e.g. 5m)\n"
+    "  -h, --help        this help\n"
+    "\n"
+    "Exit status: 0 nothing left waiting, 1 stills still waiting or quarantined\n"
+    "in this run, 2 usage or configuration error, 3 runtime error.\n";
+
+struct progress {
+    bool tty;
+    int64_t total;
+    int64_t last_print_mono;
+};
+
+static void on_progress(void *ctx, const struct delivery_summary *s)
+{
+    struct progress *p = ctx;
+    int64_t done = s->delivered + s->quarantined + s->missing, now = clock_mono_ms();
+    int width = 30, fill;
+
+    if (!p->tty) {
+        if (now - p->last_print_mono >= 2000 || done == p->total) {
+            printf("sync: %lld/%lld delivered, %lld failed attempts\n", (long long)s->delivered,
+                   (long long)p->total, (long long)s->failed_attempts);
+            fflush(stdout);
+            p->last_print_mono = now;
+        }
+        return;
+    }
+    fill = p->total ? (int)(done * width / p->total) : width;
+    if (fill > width)
+        fill = width;
+    printf("\r[%.*s%*s] %lld/%lld delivered  %lld failed attempts ", fill,
+           "##############################", width - fill, "", (long long)s->delivered,
+           (long long)p->total, (long long)s->failed_attempts);
+    fflush(stdout);
+}
+
+static volatile sig_atomic_t got_signal;
+static atomic_bool stop_flag;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+    atomic_store(&stop_flag, true);
+}
+
+static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
+{
+    struct delivery *d = NULL;
+    struct delivery_summary sum;
+    struct progress p = {.tty = isatty(STDOUT_FILENO)};
+    struct delivery_opts o = {.camera = camera, .sync = true, .wait_ms = wait_ms,
+                              .stop = &stop_flag, .progress = on_progress, .ctx = &p};
+    int64_t files = 0, bytes = 0;
+    char err[256], size[32];
+
+    if (delivery_new(st->cfg, st->store, st->spool, &d, err, sizeof(err))) {
+        fprintf(stderr, "camsnap: sync: %s\n", err);
+        return EXIT_USAGE;
+    }
+    store_backlog(st->store, camera, &p.total, &bytes);
+    printf("sync: %lld still(s) waiting (%s)\n", (long long)p.total,
+           units_format_size(bytes, size, sizeof(size)));
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    delivery_run(d, &o, &sum);
+    delivery_free(d);
+    if (p.tty)
+        printf("\n");
+    store_backlog(st->store, camera, &files, &bytes);
+    printf("sync: %lld delivered (%s sent, %lld already there), %lld failed attempt(s), "
+           "%lld quarantined, %lld missing; %lld still waiting\n",
+           (long long)sum.delivered, units_format_size(sum.bytes, size, sizeof(size)),
+           (long long)sum.already_there, (long long)sum.failed_attempts,
+           (long long)sum.quarantined, (long long)sum.missing, (long long)files);
+    if (sum.last_error[0])
+        printf("sync: last error: %s\n", sum.last_error);
+    if (got_signal)
+        printf("sync: interrupted; what was in flight is safe to redo\n");
+    return files || sum.quarantined ? EXIT_PARTIAL : EXIT_OK_;
+}
+
+int cmd_sync(const struct cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"camera", required_argument, NULL, 'C'},
+        {"wait", required_argument, NULL, 'w'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    const char *camera = NULL;
+    int64_t wait_ms = 0;
+    struct cli_state st;
+    int c, ex;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'C') {
+            camera = optarg;
+        } else if (c == 'w') {
+            if (units_parse_duration(optarg, &wait_ms)) {
+                fprintf(stderr, "camsnap: sync: --wait \"%s\" is not a duration\n", optarg);
+                return EXIT_USAGE;
+            }
+        } else if (c == 'h') {
+            fputs(usage, stdout);
+            return EXIT_OK_;
+        } else {
+            fputs(usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    if ((ex = cli_open_state(cli, &st)))
+        return ex;
+    if (st.cfg->upload.backend == UPLOAD_NONE) {
+        fprintf(stderr, "camsnap: sync: [upload] backend = none in %s: nothing to deliver to\n",
+                st.cfg->path);
+        ex = EXIT_USAGE;
+    } else if (camera && !config_camera(st.cfg, camera)) {
+        fprintf(stderr, "camsnap: sync: no camera named \"%s\"\n", camera);
+        ex = EXIT_USAGE;
+    } else {
+        ex = sync_now(&st, camera, wait_ms);
+    }
+    cli_close_state(&st);
+    return ex;
+}

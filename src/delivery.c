@@ -1,0 +1,471 @@
+/*
+ * delivery.c - the delivery engine. One still's delivery:
+ *
+ *   pending/failed, remote_step 0
+ *     │ start_object(): read the file, check it against its recorded
+ *     │ size and SHA-256, POST the object
+ *     ├─ OK ──────────────────────────────▶ store_object_stored() (step 1)
+ *     ├─ EXISTS ─▶ VERIFY (remote size) ──▶ same or unknown: store_object_stored()
+ *     │                                 └─▶ differs: store_quarantine_id() "conflict"
+ *     ├─ RETRY / ATTENTION ───────────────▶ store_attempt_failed() (status failed,
+ *     │                                     next_attempt_ms = now + backoff)
+ *     └─ PERMANENT ───────────────────────▶ store_quarantine_id()
+ *   remote_step 1
+ *     │ start_row(): POST the row (deterministic image_id)
+ *     ├─ OK / EXISTS ─────────────────────▶ store_delivered() (success, step 2)
+ *     └─ otherwise ───────────────────────▶ as above
+ *   local file gone ──────────────────────▶ store_mark_missing()
+ *
+ * Every remote step is recorded before the next starts, and every remote
+ * write is idempotent (no upsert: "exists" counts as done), so a crash or a
+ * lost answer at any point is repaired by doing the step again.
+ */
+#include "delivery.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+#include "backend.h"
+#include "backoff.h"
+#include "clock.h"
+#include "hash.h"
+#include "log.h"
+
+#define MAX_JOBS 32
+#define MAX_OBJECT_BYTES (256LL * 1024 * 1024)
+#define IDLE_POLL_MS 30000
+
+/* Namespace of camsnap's name-based image ids (a fixed random UUID). */
+static const char image_id_ns[] = "6f0e3c52-8b1d-4d7e-9a4f-2c5b8e1d7a30";
+
+struct job {
+    struct delivery *d;
+    struct store_due due;
+    uint8_t *data;
+    size_t len;
+    char *row_json;
+    char url[1024];
+    struct dl_request req;
+    bool active;
+};
+
+struct delivery {
+    const struct config *cfg;
+    struct store *st;
+    struct spool *sp;
+    struct backend *be;
+    struct backoff still_backoff;   /* per still */
+    struct backoff hold_backoff;    /* the whole engine while failing */
+    int concurrency;
+    struct job jobs[MAX_JOBS];
+    int in_flight;
+    int64_t hold_until_mono;        /* no new work before this */
+    int64_t hold_failures;          /* consecutive failed attempts, all stills */
+    bool probing;                   /* one still at a time until a success */
+    char last_logged[384];
+    int64_t last_logged_mono;
+    const struct delivery_opts *opts;
+    struct delivery_summary *sum;
+};
+
+void delivery_image_id(const char *restaurant_id, const char *bucket, const char *path,
+                       char out[37])
+{
+    char name[1024];
+    uuid_t ns, id;
+
+    uuid_parse(image_id_ns, ns);
+    snprintf(name, sizeof(name), "%s/%s/%s", restaurant_id ? restaurant_id : "", bucket, path);
+    uuid_generate_sha1(id, ns, name, strlen(name));
+    uuid_unparse_lower(id, out);
+}
+
+enum cs_err delivery_new(const struct config *cfg, struct store *st, struct spool *sp,
+                         struct delivery **out, char *err, size_t errsz)
+{
+    const struct config_upload *u = &cfg->upload;
+    struct delivery *d = calloc(1, sizeof(*d));
+    enum cs_err rc;
+
+    if (!d)
+        return CS_NOMEM;
+    if ((rc = backend_new(u, &d->be, err, errsz))) {
+        free(d);
+        return rc;
+    }
+    d->cfg = cfg;
+    d->st = st;
+    d->sp = sp;
+    d->concurrency = (int)(u->concurrency < MAX_JOBS ? u->concurrency : MAX_JOBS);
+    if (d->concurrency < 1)
+        d->concurrency = 1;
+    backoff_init(&d->still_backoff, u->backoff_base_ms, u->backoff_cap_ms, u->retry_interval_ms,
+                 0);
+    backoff_init(&d->hold_backoff, u->backoff_base_ms, u->backoff_cap_ms, u->retry_interval_ms,
+                 0);
+    *out = d;
+    return CS_OK;
+}
+
+void delivery_free(struct delivery *d)
+{
+    if (!d)
+        return;
+    backend_free(d->be);
+    free(d);
+}
+
+void delivery_wakeup(struct delivery *d)
+{
+    backend_wakeup(d->be);
+}
+
+static void job_release(struct job *j)
+{
+    free(j->data);
+    free(j->row_json);
+    j->data = NULL;
+    j->row_json = NULL;
+    j->active = false;
+    j->d->in_flight--;
+}
+
+/* Logs an error loudly, but the same text at most once a minute. */
+static void log_failure(struct delivery *d, enum log_level lvl, const struct job *j,
+                        const char *msg)
+{
+    int64_t now = clock_mono_ms();
+
+    if (!strcmp(msg, d->last_logged) && now - d->last_logged_mono < 60000)
+        return;
+    snprintf(d->last_logged, sizeof(d->last_logged), "%s", msg);
+    d->last_logged_mono = now;
+    log_msg(lvl, j->due.camera_name, "delivery of %s: %s", j->due.filename, msg);
+}
+
+static void settle(struct delivery *d)
+{
+    if (d->opts->progress)
+        d->opts->progress(d->opts->ctx, d->sum);
+}
+
+static void record_error(struct delivery *d, enum cs_err rc)
+{
+    log_errorx(NULL, "tracking database: %s (%s); the still will be tried again",
+               cs_strerror(rc), store_last_error(d->st));
+}
+
+static void hold_back(struct delivery *d, int64_t retry_after_ms, bool slow)
+{
+    int64_t delay = slow ? d->cfg->upload.backoff_cap_ms
+                         : backoff_delay(&d->hold_backoff, ++d->hold_failures, retry_after_ms);
+
+    if (slow && delay < retry_after_ms)
+        delay = retry_after_ms;
+    d->probing = true;
+    if (clock_mono_ms() + delay > d->hold_until_mono)
+        d->hold_until_mono = clock_mono_ms() + delay;
+}
+
+static void job_failed(struct job *j, const struct dl_result *r)
+{
+    struct delivery *d = j->d;
+    int64_t now = clock_wall_ms(), delay;
+    enum cs_err rc;
+
+    snprintf(d->sum->last_error, sizeof(d->sum->last_error), "%s", r->message);
+    if (r->cls == DL_PERMANENT || r->cls == DL_CONFLICT) {
+        d->sum->quarantined++;
+        log_failure(d, LOG_LEVEL_ERROR, j, r->message);
+        rc = store_quarantine_id(d->st, j->due.id, r->message);
+    } else {
+        bool person = r->cls == DL_ATTENTION;
+        delay = person ? d->cfg->upload.backoff_cap_ms
+                       : backoff_delay(&d->still_backoff, j->due.attempts + 1, r->retry_after_ms);
+        if (delay < r->retry_after_ms)
+            delay = r->retry_after_ms;
+        d->sum->failed_attempts++;
+        d->sum->attention += person;
+        log_failure(d, person ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN, j, r->message);
+        rc = store_attempt_failed(d->st, j->due.id, now, now + delay,
+                                  person ? "attention" : "retry", r->message);
+        hold_back(d, r->retry_after_ms, person);
+    }
+    if (rc)
+        record_error(d, rc);
+    job_release(j);
+    settle(d);
+}
+
+static void job_start(struct job *j, enum dl_step step)
+{
+    enum cs_err rc;
+
+    j->req.step = step;
+    if ((rc = backend_start(j->d->be, &j->req))) {
+        struct dl_result r = {.cls = DL_RETRY};
+        snprintf(r.message, sizeof(r.message), "cannot start a request: %s", cs_strerror(rc));
+        job_failed(j, &r);
+    }
+}
+
+static void job_delivered(struct job *j, bool existed)
+{
+    struct delivery *d = j->d;
+    enum cs_err rc = store_delivered(d->st, j->due.id, j->url, clock_wall_ms());
+
+    if (rc) {
+        record_error(d, rc);
+    } else {
+        d->sum->delivered++;
+        d->sum->already_there += existed;
+        log_debug(j->due.camera_name, "delivered %s", j->due.filename);
+    }
+    d->hold_failures = 0;
+    d->probing = false;
+    job_release(j);
+    settle(d);
+}
+
+static void object_done(struct job *j)
+{
+    enum cs_err rc = store_object_stored(j->d->st, j->due.id, j->url, clock_wall_ms());
+
+    if (rc) {
+        record_error(j->d, rc);
+        job_release(j);
+        return;
+    }
+    j->d->sum->bytes += (int64_t)j->len;
+    job_start(j, DL_STEP_ROW);
+}
+
+static void on_done(void *ctx, struct dl_request *req, const struct dl_result *r)
+{
+    struct job *j = req->user;
+    char msg[512];
+
+    (void)ctx;
+    if (req->step == DL_STEP_OBJECT && r->cls == DL_OK) {
+        object_done(j);
+    } else if (req->step == DL_STEP_OBJECT && r->cls == DL_EXISTS) {
+        job_start(j, DL_STEP_VERIFY);
+    } else if (req->step == DL_STEP_VERIFY && r->cls != DL_RETRY) {
+        if (r->remote_size < 0 || r->remote_size == (int64_t)j->len) {
+            j->d->sum->already_there++;
+            object_done(j);
+            return;
+        }
+        struct dl_result c = *r;
+        c.cls = DL_CONFLICT;
+        snprintf(msg, sizeof(msg), "conflict: the remote object has %lld bytes, ours %zu; "
+                 "kept, not overwritten - needs a person", (long long)r->remote_size, j->len);
+        snprintf(c.message, sizeof(c.message), "%.380s", msg);
+        job_failed(j, &c);
+    } else if (req->step == DL_STEP_ROW && (r->cls == DL_OK || r->cls == DL_EXISTS)) {
+        job_delivered(j, r->cls == DL_EXISTS);
+    } else {
+        job_failed(j, r);
+    }
+}
+
+static char *row_json(const struct delivery *d, const struct store_due *s, const char *url)
+{
+    json_t *o = json_object();
+    const char *rid = d->cfg->general.restaurant_id;
+    char cam[96], res[32];
+    double kb = (double)(s->file_size > 0 ? s->file_size : 0) / 1024.0;
+    char *text;
+
+    snprintf(cam, sizeof(cam), "camera_%s", s->camera_name);
+    snprintf(res, sizeof(res), "%dx%d", s->width, s->height);
+    json_object_set_new(o, "image_id", json_string(s->image_id));
+    json_object_set_new(o, "image_url", json_string(url));
+    json_object_set_new(o, "camera_name", json_string(cam));
+    json_object_set_new(o, "restaurant_id", rid ? json_string(rid) : json_null());
+    json_object_set_new(o, "capture_timestamp", json_string(s->capture_iso));
+    json_object_set_new(o, "resolution", json_string(res));
+    json_object_set_new(o, "file_size_kb", json_real((double)(int64_t)(kb * 10 + 0.5) / 10.0));
+    text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_decref(o);
+    return text;
+}
+
+/* Reads the still and checks it is what was captured. */
+static enum cs_err load_still(struct job *j, char *why, size_t whysz)
+{
+    char sha[HASH_HEX_LEN + 1];
+    enum cs_err rc = spool_read(j->d->sp, j->due.filename, MAX_OBJECT_BYTES, &j->data, &j->len);
+
+    if (rc) {
+        snprintf(why, whysz, "cannot read the local file: %s", cs_strerror(rc));
+        return rc;
+    }
+    if (j->due.file_size >= 0 && (int64_t)j->len != j->due.file_size) {
+        snprintf(why, whysz, "local file has %zu bytes, %lld were recorded at capture", j->len,
+                 (long long)j->due.file_size);
+        return CS_BADFRAME;
+    }
+    hash_sha256_hex(j->data, j->len, sha);
+    if (j->due.sha256[0] && strcmp(sha, j->due.sha256)) {
+        snprintf(why, whysz, "local file changed since capture (SHA-256 differs)");
+        return CS_BADFRAME;
+    }
+    if (j->len == 0) {
+        snprintf(why, whysz, "local file is empty");
+        return CS_BADFRAME;
+    }
+    return CS_OK;
+}
+
+/* Prepares a due still; false when it settled without a request. */
+static bool job_prepare(struct job *j)
+{
+    struct delivery *d = j->d;
+    char why[256];
+    enum cs_err rc;
+
+    if (!j->due.image_id[0]) {
+        delivery_image_id(d->cfg->general.restaurant_id, d->cfg->upload.bucket, j->due.filename,
+                          j->due.image_id);
+        if ((rc = store_set_image_id(d->st, j->due.id, j->due.image_id)))
+            return record_error(d, rc), false;
+    }
+    backend_object_url(d->be, j->due.filename, j->url, sizeof(j->url));
+    if (!(j->row_json = row_json(d, &j->due, j->url)))
+        return false;
+    if (j->due.remote_step >= 1)
+        return true;
+    rc = load_still(j, why, sizeof(why));
+    if (rc == CS_NOTFOUND) {
+        log_warnx(j->due.camera_name, "%s is gone from disk: marked missing", j->due.filename);
+        d->sum->missing++;
+        rc = store_mark_missing(d->st, j->due.filename);
+    } else if (rc) {
+        log_errorx(j->due.camera_name, "%s quarantined: %s", j->due.filename, why);
+        d->sum->quarantined++;
+        rc = store_quarantine_id(d->st, j->due.id, why);
+    } else {
+        return true;
+    }
+    if (rc)
+        record_error(d, rc);
+    return false;
+}
+
+static void start_due(struct delivery *d, const struct store_due *due)
+{
+    struct job *j = NULL;
+
+    for (int i = 0; i < MAX_JOBS && !j; i++)
+        if (!d->jobs[i].active)
+            j = &d->jobs[i];
+    memset(j, 0, sizeof(*j));
+    j->d = d;
+    j->due = *due;
+    j->active = true;
+    j->req.user = j;
+    j->req.path = j->due.filename;
+    j->req.content_type = "image/jpeg";
+    j->req.image_id = j->due.image_id;
+    d->in_flight++;
+    if (!job_prepare(j)) {
+        job_release(j);
+        settle(d);
+        return;
+    }
+    j->req.data = j->data;
+    j->req.len = j->len;
+    j->req.row_json = j->row_json;
+    job_start(j, j->due.remote_step >= 1 ? DL_STEP_ROW : DL_STEP_OBJECT);
+}
+
+/* Starts due stills into free slots; returns how many were found. */
+static size_t fill(struct delivery *d, int64_t fresh_since)
+{
+    struct store_due due[MAX_JOBS];
+    int64_t skip[MAX_JOBS];
+    size_t n_skip = 0, n = 0;
+    int slots = (d->probing ? 1 : d->concurrency) - d->in_flight;
+    const struct config_upload *u = &d->cfg->upload;
+    struct store_due_query q = {
+        .now_ms = clock_wall_ms(),
+        .horizon_ms = 2 * (u->backoff_cap_ms > u->retry_interval_ms ? u->backoff_cap_ms
+                                                                     : u->retry_interval_ms),
+        .fresh_since_ms = fresh_since,
+        .camera = d->opts->camera,
+        .skip = skip,
+    };
+    enum cs_err rc;
+
+    if (slots <= 0 || clock_mono_ms() < d->hold_until_mono)
+        return 0;
+    for (int i = 0; i < MAX_JOBS; i++)
+        if (d->jobs[i].active)
+            skip[n_skip++] = d->jobs[i].due.id;
+    q.n_skip = n_skip;
+    if ((rc = store_due(d->st, &q, due, (size_t)slots, &n))) {
+        record_error(d, rc);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        start_due(d, &due[i]);
+    return n;
+}
+
+/* How long to wait when nothing is in flight. */
+static int idle_wait_ms(struct delivery *d, int64_t until_mono)
+{
+    int64_t now_mono = clock_mono_ms(), wait = IDLE_POLL_MS, next;
+    bool found;
+
+    if (d->hold_until_mono > now_mono)
+        wait = d->hold_until_mono - now_mono;
+    else if (store_next_attempt(d->st, d->opts->camera, &found, &next) == CS_OK && found)
+        wait = next - clock_wall_ms();
+    if (until_mono && until_mono - now_mono < wait)
+        wait = until_mono - now_mono;
+    if (wait > (d->opts->sync ? 1000 : IDLE_POLL_MS))
+        wait = d->opts->sync ? 1000 : IDLE_POLL_MS;
+    return wait < 10 ? 10 : (int)wait;
+}
+
+static bool stopping(const struct delivery_opts *o)
+{
+    return o->stop && atomic_load(o->stop);
+}
+
+enum cs_err delivery_run(struct delivery *d, const struct delivery_opts *opts,
+                         struct delivery_summary *sum)
+{
+    int64_t start_wall = clock_wall_ms();
+    int64_t until_mono = opts->sync && opts->wait_ms ? clock_mono_ms() + opts->wait_ms : 0;
+    int64_t files, bytes;
+
+    memset(sum, 0, sizeof(*sum));
+    d->opts = opts;
+    d->sum = sum;
+    for (;;) {
+        size_t started = stopping(opts) ? 0 : fill(d, opts->sync ? start_wall : 0);
+        sum->in_flight = d->in_flight;
+        if (d->in_flight > 0) {
+            backend_poll(d->be, 1000, on_done, d);
+            continue;
+        }
+        if (stopping(opts))
+            break;
+        if (opts->sync && !started) {
+            bool held = clock_mono_ms() < d->hold_until_mono;
+            if (!until_mono || clock_mono_ms() >= until_mono)
+                break;
+            if (!held && store_backlog(d->st, opts->camera, &files, &bytes) == CS_OK && !files)
+                break;
+        }
+        if (!started)
+            backend_poll(d->be, idle_wait_ms(d, until_mono), on_done, d);
+    }
+    return CS_OK;
+}

@@ -1,0 +1,71 @@
+/*
+ * delivery.h - delivers every pending still exactly once: the object, then
+ * the row, each step recorded in the store before the next begins.
+ *
+ * Oldest stills first, a bounded number in flight (upload concurrency),
+ * memory independent of the backlog (due stills are read a few at a time).
+ * Failed attempts back off per still (full jitter, Retry-After honoured) and
+ * the whole engine holds back while the service is failing, probing with one
+ * still at a time until it answers again.
+ *
+ * Thread-safety: delivery_run() runs in one thread with its own store
+ * connection; delivery_wakeup() and the stop flag may be used from others.
+ */
+#ifndef CAMSNAP_DELIVERY_H
+#define CAMSNAP_DELIVERY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+#include "spool.h"
+#include "store.h"
+
+struct delivery_summary {
+    int64_t delivered;          /* reached success in this run */
+    int64_t already_there;      /* of which the object or row existed (retry after a lost answer) */
+    int64_t failed_attempts;    /* attempts that will be retried */
+    int64_t attention;          /* of which need a person (auth, bucket, RLS) */
+    int64_t quarantined;        /* permanent refusals and conflicts: kept, not retried */
+    int64_t missing;            /* local file gone */
+    int64_t bytes;              /* object bytes sent successfully */
+    int64_t in_flight;
+    char last_error[384];
+};
+
+struct delivery_opts {
+    const char *camera;         /* NULL: every camera */
+    bool sync;                  /* deliver what is waiting now, then return */
+    int64_t wait_ms;            /* sync: keep retrying failures this long */
+    atomic_bool *stop;          /* set by another thread to stop (may be NULL) */
+    /* Called after each still settles (progress output). May be NULL. */
+    void (*progress)(void *ctx, const struct delivery_summary *s);
+    void *ctx;
+};
+
+struct delivery;
+
+/* Prepares delivery with cfg->upload (must not be backend none) and
+ * general.restaurant_id. st and sp must outlive it and belong to the
+ * calling thread. CS_CONFIG with err filled when the backend is unusable. */
+enum cs_err delivery_new(const struct config *cfg, struct store *st, struct spool *sp,
+                         struct delivery **out, char *err, size_t errsz);
+void delivery_free(struct delivery *d);
+
+/* Runs until opts->stop is set or (sync) nothing more is due. In-flight
+ * requests are finished (bounded by the upload timeout) before returning;
+ * anything interrupted is safe to redo. */
+enum cs_err delivery_run(struct delivery *d, const struct delivery_opts *opts,
+                         struct delivery_summary *sum);
+
+/* Ends a wait early (new stills, stop). Thread-safe. */
+void delivery_wakeup(struct delivery *d);
+
+/* The deterministic row id of a still: a name-based UUID (version 5) of
+ * "<restaurant_id>/<bucket>/<path>". out gets 36 chars + NUL. */
+void delivery_image_id(const char *restaurant_id, const char *bucket, const char *path,
+                       char out[37]);
+
+#endif
