@@ -39,10 +39,10 @@ int64_t backoff_delay(struct backoff *b, int64_t attempts, int64_t retry_after_m
     } else {
         ceiling = b->base_ms;
         for (int64_t i = 1; i < attempts && ceiling < b->cap_ms; i++)
-            ceiling *= 2;
+            ceiling = ceiling > b->cap_ms / 2 ? b->cap_ms : ceiling * 2; /* no overflow */
         if (ceiling > b->cap_ms)
             ceiling = b->cap_ms;
-        delay = (int64_t)(next_rand(b) % (uint64_t)(ceiling + 1));
+        delay = (int64_t)(next_rand(b) % ((uint64_t)ceiling + 1));
     }
     return delay > retry_after_ms ? delay : retry_after_ms;
 }

@@ -77,7 +77,32 @@ fail:
     return EXIT_RUNTIME;
 }
 
-int cli_open_state(const struct cli *cli, struct cli_state *st)
+/* Takes the state directory's lock; EXIT_LOCKED when exclusive access is
+ * needed and another process has it. */
+static int take_lock(struct cli_state *st, enum cli_access access)
+{
+    pid_t holder = 0;
+    enum cs_err rc = lock_acquire(st->cfg->general.state_dir, &st->lock, &holder);
+
+    if (rc == CS_OK)
+        return EXIT_OK_;
+    if (rc != CS_BUSY) {
+        log_errorx(NULL, "cannot lock %s/%s: %s", st->cfg->general.state_dir, LOCK_FILENAME,
+                   cs_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    if (access == CLI_SHARED) {
+        log_info(NULL, "an agent (pid %ld) owns %s: working alongside it, no reconciliation",
+                 (long)holder, st->cfg->general.state_dir);
+        return EXIT_OK_;
+    }
+    fprintf(stderr, "camsnap: another camsnap (pid %ld) is running on %s; stop it first "
+                    "(systemctl stop camsnap) or use another --state-dir\n",
+            (long)holder, st->cfg->general.state_dir);
+    return EXIT_LOCKED;
+}
+
+int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_state *st)
 {
     char dbpath[4200];
     enum cs_err rc;
@@ -89,6 +114,8 @@ int cli_open_state(const struct cli *cli, struct cli_state *st)
     if ((ex = make_state_dir(st->cfg->general.state_dir)))
         goto out_free_cfg;
     cli_setup_logging(cli, st->cfg, true);
+    if ((ex = take_lock(st, access)))
+        goto out_free_cfg;
     ex = EXIT_RUNTIME;
     if (hash_init()) {
         log_errorx(NULL, "cannot initialise libsodium");
@@ -101,7 +128,7 @@ int cli_open_state(const struct cli *cli, struct cli_state *st)
     }
     if ((rc = spool_open(st->cfg->general.state_dir, &st->spool)))
         goto out_close_store;
-    if ((rc = recover_run(st->spool, st->store, &st->recovered))) {
+    if (st->lock && (rc = recover_run(st->spool, st->store, &st->recovered))) {
         log_errorx(NULL, "start-up reconciliation failed: %s (%s)", cs_strerror(rc),
                    store_last_error(st->store));
         goto out_close_spool;
@@ -112,6 +139,7 @@ out_close_spool:
 out_close_store:
     store_close(st->store);
 out_free_cfg:
+    lock_release(st->lock);
     config_free(st->cfg);
     memset(st, 0, sizeof(*st));
     return ex;
@@ -121,6 +149,7 @@ void cli_close_state(struct cli_state *st)
 {
     spool_close(st->spool);
     store_close(st->store);
+    lock_release(st->lock);
     config_free(st->cfg);
     log_close();
     memset(st, 0, sizeof(*st));

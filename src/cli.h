@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "lock.h"
 #include "recover.h"
 #include "spool.h"
 #include "store.h"
@@ -32,11 +33,19 @@ struct cli {
     const char *argv0;
 };
 
-/* Everything a command that owns the state directory works with. */
+/* How a command shares the state directory with a running agent. */
+enum cli_access {
+    CLI_EXCLUSIVE,  /* run, sync, cleanup: refused (EXIT_LOCKED) while another holds it */
+    CLI_SHARED,     /* capture, stats: work alongside an agent, but reconcile only
+                     * when nobody else holds the directory */
+};
+
+/* Everything a command that works on the state directory uses. */
 struct cli_state {
     struct config *cfg;
     struct store *store;
     struct spool *spool;
+    struct state_lock *lock;        /* NULL when another process holds it */
     struct recover_report recovered;
 };
 
@@ -47,10 +56,11 @@ int cli_load_config(const struct cli *cli, struct config **cfg);
 /* Sets the timezone and logging from cfg (log files only when with_files). */
 void cli_setup_logging(const struct cli *cli, const struct config *cfg, bool with_files);
 
-/* Loads the config, creates the state directory, opens the database and the
- * spool and reconciles them. Returns an exit code; on success *st is ready
- * (close with cli_close_state). */
-int cli_open_state(const struct cli *cli, struct cli_state *st);
+/* Loads the config, creates the state directory, takes the lock (see enum
+ * cli_access), opens the database and the spool and reconciles them.
+ * Returns an exit code; on success *st is ready (close with
+ * cli_close_state). */
+int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_state *st);
 void cli_close_state(struct cli_state *st);
 
 /* Prints a round's results as a table, one line per camera. */
@@ -62,6 +72,7 @@ int cmd_capture(const struct cli *cli, int argc, char **argv);
 int cmd_run(const struct cli *cli, int argc, char **argv);
 int cmd_stats(const struct cli *cli, int argc, char **argv);
 int cmd_config(const struct cli *cli, int argc, char **argv);
+int cmd_probe(const struct cli *cli, int argc, char **argv);
 int cmd_sync(const struct cli *cli, int argc, char **argv);
 int cmd_cleanup(const struct cli *cli, int argc, char **argv);
 

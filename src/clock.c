@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static int64_t sys_mono(void)
@@ -75,6 +76,84 @@ void clock_format_stamp(int64_t wall_ms, char date[9], char tod[7])
     strftime(tod, 7, "%H%M%S", &tm);
 }
 
+/* ---- the test time source ---- */
+
+#define MAX_JUMPS 8
+
+static struct {
+    int64_t real_start;         /* system monotonic at set-up */
+    int64_t wall_start;         /* fake wall time at set-up */
+    int64_t speed;
+    int64_t jump_at[MAX_JUMPS]; /* fake elapsed ms */
+    int64_t jump_by[MAX_JUMPS];
+    int n_jumps;
+} fake;
+
+static int64_t fake_elapsed(void)
+{
+    return (sys_mono() - fake.real_start) * fake.speed;
+}
+
+static int64_t fake_mono(void)
+{
+    return fake.real_start + fake_elapsed();
+}
+
+static int64_t fake_wall(void)
+{
+    int64_t e = fake_elapsed(), w = fake.wall_start + e;
+
+    for (int i = 0; i < fake.n_jumps; i++)
+        if (e >= fake.jump_at[i])
+            w += fake.jump_by[i];
+    return w;
+}
+
+int clock_setup_from_env(void)
+{
+    const char *env = getenv("CAMSNAP_TEST_CLOCK");
+    struct tm tm = {0};
+    const char *p;
+    char *end;
+
+    if (!env || !*env)
+        return 0;
+    p = strptime(env, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p)
+        return -1;
+    tm.tm_isdst = -1;
+    fake.wall_start = (int64_t)mktime(&tm) * 1000;
+    fake.speed = 1;
+    while (*p == ',') {
+        p++;
+        if (!strncmp(p, "speed=", 6)) {
+            fake.speed = strtoll(p + 6, &end, 10);
+        } else if (!strncmp(p, "jump=", 5) && fake.n_jumps < MAX_JUMPS) {
+            fake.jump_by[fake.n_jumps] = strtoll(p + 5, &end, 10) * 1000;
+            if (*end != '@')
+                return -1;
+            fake.jump_at[fake.n_jumps++] = strtoll(end + 1, &end, 10) * 1000;
+        } else {
+            return -1;
+        }
+        p = end;
+    }
+    if (*p || fake.speed < 1)
+        return -1;
+    fake.real_start = sys_mono();
+    clock_set_source(fake_mono, fake_wall);
+    return 0;
+}
+
+int64_t clock_real_ms(int64_t ms)
+{
+    int64_t speed = atomic_load(&mono_fn) == fake_mono ? fake.speed : 1;
+
+    if (ms <= 0)
+        return 0;
+    return ms / speed > 0 ? ms / speed : 1;
+}
+
 int clock_sleep_until(int64_t until_ms)
 {
     int64_t now = clock_mono_ms();
@@ -85,7 +164,7 @@ int clock_sleep_until(int64_t until_ms)
     /* With a replaced clock the kernel's monotonic clock is not the test's,
      * so sleep relative; with the system clock use an absolute deadline. */
     if (atomic_load(&mono_fn) != sys_mono) {
-        int64_t d = until_ms - now;
+        int64_t d = clock_real_ms(until_ms - now);
         ts.tv_sec = d / 1000;
         ts.tv_nsec = (d % 1000) * 1000000;
         return nanosleep(&ts, NULL) == 0 ? 0 : -1;

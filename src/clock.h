@@ -21,6 +21,19 @@ int64_t clock_wall_ms(void);
 /* Replaces both clocks (NULL restores the system clocks). */
 void clock_set_source(int64_t (*mono)(void), int64_t (*wall)(void));
 
+/* Test time source: when the environment variable CAMSNAP_TEST_CLOCK is
+ * set, both clocks run from a given wall time at a given speed, with wall
+ * clock jumps at given moments, so a day's schedule runs in a minute:
+ *   CAMSNAP_TEST_CLOCK="2026-11-26T10:55:00,speed=600,jump=-3600@1200"
+ * (local time; jump=+-SECONDS@AFTER_FAKE_SECONDS, repeatable). Waits must go
+ * through clock_real_ms() to be scaled. Returns 0, or -1 when the variable
+ * is malformed. Call once, before threads start. */
+int clock_setup_from_env(void);
+
+/* Converts a duration on the (possibly sped-up) clocks to real milliseconds
+ * for poll()/sleep timeouts; at least 1 when ms > 0. */
+int64_t clock_real_ms(int64_t ms);
+
 /* Formats wall time ms in local time (TZ) as ISO 8601 with offset,
  * "2026-11-26T11:30:00+01:00"; with_ms adds ".123". Returns buf. */
 const char *clock_format_iso(int64_t wall_ms, int with_ms, char *buf, size_t bufsz);

@@ -120,7 +120,7 @@ int cmd_cleanup(const struct cli *cli, int argc, char **argv)
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
-    if ((ex = cli_open_state(cli, &st)))
+    if ((ex = cli_open_state(cli, CLI_EXCLUSIVE, &st)))
         return ex;
     ex = cleanup(&st, older, dry, pending);
     cli_close_state(&st);

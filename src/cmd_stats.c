@@ -141,7 +141,7 @@ int cmd_stats(const struct cli *cli, int argc, char **argv)
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
-    if ((ex = cli_open_state(cli, &st)))
+    if ((ex = cli_open_state(cli, CLI_SHARED, &st)))
         return ex;
     if (store_stats(st.store, &s)) {
         fprintf(stderr, "camsnap: cannot read statistics: %s\n", store_last_error(st.store));

@@ -136,7 +136,7 @@ int cmd_sync(const struct cli *cli, int argc, char **argv)
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
-    if ((ex = cli_open_state(cli, &st)))
+    if ((ex = cli_open_state(cli, CLI_EXCLUSIVE, &st)))
         return ex;
     if (st.cfg->upload.backend == UPLOAD_NONE) {
         fprintf(stderr, "camsnap: sync: [upload] backend = none in %s: nothing to deliver to\n",

@@ -45,6 +45,7 @@ enum key_type {
     KT_BOOL,
     KT_ENUM,
     KT_WINDOW,
+    KT_DAYS,
     KT_RESOLUTION,
     KT_TIMEZONE
 };
@@ -101,6 +102,15 @@ static const struct key_def keys[] = {
     { .sec = SEC_GENERAL, .name = "window", .type = KT_WINDOW, .def = "11:00-22:00",
       .off = OFF_G(window),
       .help = "Daily capture window HH:MM-HH:MM in local time (may cross midnight), or always." },
+    { .sec = SEC_GENERAL, .name = "days", .type = KT_DAYS, .def = "all",
+      .off = OFF_G(days),
+      .help = "Weekdays on which the window applies: all, or days and ranges (mon-fri, sat,sun)." },
+    { .sec = SEC_GENERAL, .name = "stop_grace", .type = KT_DURATION, .def = "20s", .min = 1000,
+      .off = OFF_G(stop_grace_ms),
+      .help = "On SIGTERM/SIGINT: how long in-flight captures and uploads may take before exit." },
+    { .sec = SEC_GENERAL, .name = "drain_grace", .type = KT_DURATION, .def = "10m", .min = 0,
+      .off = OFF_G(drain_grace_ms),
+      .help = "At the end of the window: how long run --exit-after-window drains the backlog." },
     { .sec = SEC_GENERAL, .name = "timezone", .type = KT_TIMEZONE, .example = "Europe/Paris",
       .off = OFF_G(timezone),
       .help = "Time zone of the window, a name under /usr/share/zoneinfo; unset: system time." },
@@ -660,6 +670,14 @@ static enum cs_err parse_scalar(const struct key_def *k, const char *text, void 
         bprintf(why, wsz,
                 "\"%s\" is not a yes/no value; expected yes, no, true, false, on, "
                 "off, 1 or 0",
+                q);
+        return CS_CONFIG;
+    case KT_DAYS:
+        if (!units_parse_days(text, dst))
+            return CS_OK;
+        bprintf(why, wsz,
+                "\"%s\" is not a set of weekdays; expected all, or days and ranges "
+                "such as mon-fri or sat,sun",
                 q);
         return CS_CONFIG;
     case KT_WINDOW:
@@ -1838,6 +1856,7 @@ static const char *format_value(const struct config *cfg, const struct key_def *
     case KT_BOOL: return *(const bool *)f ? "yes" : "no";
     case KT_ENUM: return enum_name(k, *(const int *)f);
     case KT_WINDOW: return format_window(f, buf, sz);
+    case KT_DAYS: return units_format_days(*(const int *)f, buf, sz);
     case KT_RESOLUTION:
         if (*(const int *)f == 0)
             return "";
@@ -1912,6 +1931,7 @@ static const char *type_text(const struct key_def *k, char *buf, size_t sz)
     case KT_SIZE: return "size";
     case KT_BOOL: return "yes/no";
     case KT_WINDOW: return "HH:MM-HH:MM or always";
+    case KT_DAYS: return "weekdays (all, mon-fri, sat,sun)";
     case KT_RESOLUTION: return "WIDTHxHEIGHT";
     case KT_TIMEZONE: return "time zone";
     case KT_ENUM: list_choices(k->choices, buf, sz); return buf;

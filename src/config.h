@@ -41,6 +41,9 @@ struct config_general {
     char *state_dir;
     int64_t interval_ms;        /* >= 1000 */
     struct window window;
+    int days;                   /* weekday mask of the window (units_parse_days) */
+    int64_t stop_grace_ms;      /* SIGTERM: time allowed to finish in-flight work */
+    int64_t drain_grace_ms;     /* end of window: time allowed to drain (--exit-after-window) */
     char *timezone;             /* NULL: the system's local time */
     char *restaurant_id;        /* NULL when unset */
     enum log_level log_level;

@@ -50,6 +50,7 @@ struct job {
     char url[1024];
     struct dl_request req;
     bool active;
+    bool existed;               /* the object was already there (counted once, when delivered) */
 };
 
 struct delivery {
@@ -221,7 +222,7 @@ static void job_delivered(struct job *j, bool existed)
         record_error(d, rc);
     } else {
         d->sum->delivered++;
-        d->sum->already_there += existed;
+        d->sum->already_there += existed || j->existed;
         log_debug(j->due.camera_name, "delivered %s", j->due.filename);
     }
     d->hold_failures = 0;
@@ -255,7 +256,7 @@ static void on_done(void *ctx, struct dl_request *req, const struct dl_result *r
         job_start(j, DL_STEP_VERIFY);
     } else if (req->step == DL_STEP_VERIFY && r->cls != DL_RETRY) {
         if (r->remote_size < 0 || r->remote_size == (int64_t)j->len) {
-            j->d->sum->already_there++;
+            j->existed = true;
             object_done(j);
             return;
         }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clock.h"
 
 struct command {
     const char *name;
@@ -19,6 +20,7 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run, "run the agent: capture rounds on the schedule"},
     {"capture", cmd_capture, "capture --once [--camera NAME]: one round now, print the result"},
+    {"probe", cmd_probe, "probe [NAME...] [--json]: diagnose cameras in plain words"},
     {"sync", cmd_sync, "sync [--camera NAME] [--wait D]: deliver every waiting still now"},
     {"cleanup", cmd_cleanup, "cleanup [--older-than 30d] [--dry-run]: remove delivered stills"},
     {"stats", cmd_stats, "stats [--json]: stills per status and camera, queue, failures"},
@@ -74,6 +76,10 @@ int main(int argc, char **argv)
     int c;
 
     setlocale(LC_CTYPE, "");
+    if (clock_setup_from_env() != 0) {
+        fprintf(stderr, "camsnap: CAMSNAP_TEST_CLOCK is malformed\n");
+        return EXIT_USAGE;
+    }
     cli.config_path = getenv("CAMSNAP_CONFIG");
     if (!cli.config_path || !*cli.config_path)
         cli.config_path = CONFIG_DEFAULT_PATH;

@@ -47,7 +47,9 @@
 #include "source.h"
 
 #define RTSP_SCHEME "rtsp://"
+#define RTSPS_SCHEME "rtsps://"          /* RTSP over TLS; source.c routes it here too */
 #define RTSP_DEFAULT_PORT 554
+#define RTSPS_DEFAULT_PORT 322
 #define RTSP_MAGIC 0x52545350u          /* "RTSP": tells our AVFormatContext apart */
 #define CLOSE_BUDGET_MS 500             /* TEARDOWN at close */
 #define PROBE_BYTES "500000"            /* only when the SDP names no codec */
@@ -141,6 +143,16 @@ static void libav_log_setup(void)
 
 /* ---- URL ------------------------------------------------------------- */
 
+/* Length of the "rtsp://" or "rtsps://" prefix of url, 0 for anything else. */
+static size_t scheme_len(const char *url)
+{
+    if (strncasecmp(url, RTSP_SCHEME, strlen(RTSP_SCHEME)) == 0)
+        return strlen(RTSP_SCHEME);
+    if (strncasecmp(url, RTSPS_SCHEME, strlen(RTSPS_SCHEME)) == 0)
+        return strlen(RTSPS_SCHEME);
+    return 0;
+}
+
 /* Appends s percent-encoded (RFC 3986 unreserved kept) at out[*pos]. */
 static bool pct_append(const char *s, char *out, size_t outsz, size_t *pos)
 {
@@ -164,21 +176,26 @@ static bool pct_append(const char *s, char *out, size_t outsz, size_t *pos)
     return true;
 }
 
-/* Returns a malloc'd copy of cam->url with "user:pass@" inserted, or NULL.
- * The result holds a secret: zero it (explicit_bzero) before free(). */
+/* Returns a malloc'd copy of cam->url with "user:pass@" inserted (when
+ * either is set and not empty) and the scheme in lower case (FFmpeg's
+ * protocol names are case-sensitive), or NULL. The result holds a secret:
+ * zero it (explicit_bzero) before free(). */
 static char *url_with_credentials(const struct camera_config *cam)
 {
-    const char *rest = cam->url + strlen(RTSP_SCHEME);
+    size_t pos = scheme_len(cam->url);
+    const char *rest = cam->url + pos;
     const char *user = cam->username ? cam->username : "";
     const char *pass = cam->password;
     size_t sz = strlen(cam->url) + 3 * (strlen(user) + (pass ? strlen(pass) : 0)) + 3;
-    size_t pos = strlen(RTSP_SCHEME);
     char *out = malloc(sz);
 
     if (!out)
         return NULL;
-    memcpy(out, RTSP_SCHEME, pos + 1);
-    if (cam->username || pass) {
+    memcpy(out, pos == strlen(RTSP_SCHEME) ? RTSP_SCHEME : RTSPS_SCHEME, pos);
+    out[pos] = '\0';
+    if (pass && !*pass)
+        pass = NULL;
+    if (*user || pass) {
         if (!pct_append(user, out, sz, &pos) || pos + 2 >= sz)
             goto fail;
         if (pass) {
@@ -205,8 +222,8 @@ static enum cs_err parse_url(struct rtsp_state *st, char *err, size_t errsz)
     char proto[16], auth[8], host[256], path[8];
     int port = -1;
 
-    if (strncasecmp(url, RTSP_SCHEME, strlen(RTSP_SCHEME)) != 0) {
-        snprintf(err, errsz, "camera URL does not start with rtsp://");
+    if (scheme_len(url) == 0) {
+        snprintf(err, errsz, "camera URL does not start with rtsp:// or rtsps://");
         return CS_UNSUPPORTED;
     }
     av_url_split(proto, sizeof(proto), auth, sizeof(auth), host, sizeof(host), &port,
@@ -220,8 +237,10 @@ static enum cs_err parse_url(struct rtsp_state *st, char *err, size_t errsz)
         snprintf(err, errsz, "camera URL has no host name");
         return CS_CONFIG;
     }
+    if (port <= 0)
+        port = scheme_len(url) == strlen(RTSPS_SCHEME) ? RTSPS_DEFAULT_PORT : RTSP_DEFAULT_PORT;
     snprintf(st->hostport, sizeof(st->hostport), strchr(host, ':') ? "[%s]:%d" : "%s:%d",
-             host, port > 0 ? port : RTSP_DEFAULT_PORT);
+             host, port);
     return CS_OK;
 }
 
@@ -456,6 +475,24 @@ static enum cs_err pick_stream(struct rtsp_state *st, char *err, size_t errsz)
     return CS_OK;
 }
 
+/* get_buffer2 that fills new pictures with Y = Cb = Cr = 0 (a dark green no
+ * camera produces), so that picture areas the decoder never wrote - the HEVC
+ * and MJPEG decoders stop silently at a truncated slice or scan - can be
+ * found by untouched_area() instead of showing stale or random data. */
+static int sentinel_get_buffer(AVCodecContext *c, AVFrame *f, int flags)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
+    int ret = avcodec_default_get_buffer2(c, f, flags);
+
+    if (ret < 0 || !d || (d->flags & (AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_PAL)))
+        return ret;
+    for (int i = 0; i < 3 && f->data[i] && f->linesize[i] > 0; i++) {
+        int rows = i == 0 ? f->height : AV_CEIL_RSHIFT(f->height, d->log2_chroma_h);
+        memset(f->data[i], 0, (size_t)f->linesize[i] * (size_t)rows);
+    }
+    return ret;
+}
+
 static enum cs_err open_decoder(struct rtsp_state *st, char *err, size_t errsz)
 {
     const AVCodecParameters *par = st->fmt->streams[st->vstream]->codecpar;
@@ -473,6 +510,7 @@ static enum cs_err open_decoder(struct rtsp_state *st, char *err, size_t errsz)
     }
     st->dec->opaque = st;
     st->dec->thread_count = 1;      /* no frame-thread delay: one packet, one picture */
+    st->dec->thread_type = FF_THREAD_SLICE;
     st->dec->flags &= ~AV_CODEC_FLAG_OUTPUT_CORRUPT;
     st->dec->flags2 &= ~AV_CODEC_FLAG2_SHOW_ALL;
     st->dec->err_recognition = AV_EF_CRCCHECK | AV_EF_BITSTREAM | AV_EF_BUFFER;
@@ -481,6 +519,7 @@ static enum cs_err open_decoder(struct rtsp_state *st, char *err, size_t errsz)
     if (par->codec_id == AV_CODEC_ID_HEVC)
         st->dec->err_recognition |= AV_EF_EXPLODE;
     st->dec->skip_frame = AVDISCARD_NONKEY;
+    st->dec->get_buffer2 = sentinel_get_buffer;
     if (avcodec_open2(st->dec, codec, NULL) < 0) {
         snprintf(err, errsz, "could not open the %s decoder", codec->name);
         return CS_UNSUPPORTED;
@@ -563,6 +602,34 @@ static void note_keyframe(struct rtsp_state *st, const AVPacket *pkt)
     st->last_key_pts = pkt->pts;
 }
 
+/* True when a whole 16x16 luma block (with zero chroma at its centre) still
+ * holds the sentinel of sentinel_get_buffer(): the decoder skipped it. Only
+ * for the planar 8-bit YUV formats export_frame() accepts. */
+static bool untouched_area(const AVFrame *f)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
+    int sx, sy;
+
+    if (!d || d->nb_components < 3 || (d->flags & AV_PIX_FMT_FLAG_PLANAR) == 0 ||
+        d->comp[0].depth != 8)
+        return false;
+    sx = d->log2_chroma_w;
+    sy = d->log2_chroma_h;
+    for (int by = 0; by + 16 <= f->height; by += 16) {
+        for (int bx = 0; bx + 16 <= f->width; bx += 16) {
+            int cx = (bx + 8) >> sx, cy = (by + 8) >> sy;
+            bool zero = f->data[1][cy * f->linesize[1] + cx] == 0 &&
+                        f->data[2][cy * f->linesize[2] + cx] == 0;
+            for (int y = by; zero && y < by + 16; y++)
+                for (int x = bx; zero && x < bx + 16; x++)
+                    zero = f->data[0][y * f->linesize[0] + x] == 0;
+            if (zero)
+                return true;
+        }
+    }
+    return false;
+}
+
 /* Decodes one keyframe packet into st->frame. *got is false when the
  * decoder rejected it or produced nothing usable. */
 static enum cs_err decode_keyframe(struct rtsp_state *st, const AVPacket *pkt, bool *got)
@@ -586,7 +653,8 @@ static enum cs_err decode_keyframe(struct rtsp_state *st, const AVPacket *pkt, b
     if (ret < 0)
         return ret == AVERROR(ENOMEM) ? CS_NOMEM : CS_OK;
     if ((st->frame->flags & AV_FRAME_FLAG_CORRUPT) || st->frame->decode_error_flags ||
-        !st->frame->key_frame || st->frame->width <= 0 || st->frame->height <= 0) {
+        !st->frame->key_frame || st->frame->width <= 0 || st->frame->height <= 0 ||
+        untouched_area(st->frame)) {
         av_frame_unref(st->frame);
         return CS_OK;
     }
@@ -701,6 +769,8 @@ static enum cs_err next_clean_keyframe(struct rtsp_state *st, struct grab_stats 
         }
         gs->keyframes++;
         note_keyframe(st, st->pkt);
+        /* The JPEG depacketizer drops incomplete frames itself. */
+        lossy = lossy && st->dec->codec_id != AV_CODEC_ID_MJPEG;
         if (!lossy)
             rc = decode_keyframe(st, st->pkt, &got);
         av_packet_unref(st->pkt);

@@ -383,3 +383,83 @@ const char *units_format_size(int64_t bytes, char *buf, size_t bufsz)
         snprintf(buf, bufsz, "%s%.0f %s", sign, x, names[u]);
     return buf;
 }
+
+static const char *const day_names[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+static const char *const day_full[7] = {"sunday",   "monday", "tuesday", "wednesday",
+                                        "thursday", "friday", "saturday"};
+
+static int day_index(const char *s, size_t n)
+{
+    for (int d = 0; d < 7; d++)
+        if ((n == 3 && !strncasecmp(s, day_names[d], 3)) ||
+            (n == strlen(day_full[d]) && !strncasecmp(s, day_full[d], n)))
+            return d;
+    return -1;
+}
+
+enum cs_err units_parse_days(const char *s, int *mask)
+{
+    int m = 0;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (!strcasecmp(s, "all") || !strcasecmp(s, "daily")) {
+        *mask = UNITS_ALL_DAYS;
+        return CS_OK;
+    }
+    while (*s) {
+        size_t n = strcspn(s, ",- \t");
+        int a = day_index(s, n), b;
+        if (a < 0)
+            return CS_CONFIG;
+        s += n;
+        b = a;
+        if (*s == '-') {
+            s++;
+            n = strcspn(s, ", \t");
+            if ((b = day_index(s, n)) < 0)
+                return CS_CONFIG;
+            s += n;
+        }
+        for (int d = a;; d = (d + 1) % 7) {
+            m |= 1 << d;
+            if (d == b)
+                break;
+        }
+        s += strspn(s, " \t");
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return CS_CONFIG;
+        s += strspn(s, " \t");
+    }
+    if (!m)
+        return CS_CONFIG;
+    *mask = m;
+    return CS_OK;
+}
+
+const char *units_format_days(int mask, char *buf, size_t bufsz)
+{
+    size_t n = 0;
+
+    if ((mask & UNITS_ALL_DAYS) == UNITS_ALL_DAYS || !mask) {
+        snprintf(buf, bufsz, "all");
+        return buf;
+    }
+    if (mask == 0x3e) {
+        snprintf(buf, bufsz, "mon-fri");
+        return buf;
+    }
+    buf[0] = '\0';
+    for (int i = 1; i <= 7; i++) {
+        int d = i % 7; /* Monday first */
+        if (!(mask & (1 << d)))
+            continue;
+        int w = snprintf(buf + n, bufsz - n, "%s%s", n ? "," : "", day_names[d]);
+        if (w < 0 || (size_t)w >= bufsz - n)
+            break;
+        n += (size_t)w;
+    }
+    return buf;
+}

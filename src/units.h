@@ -42,6 +42,15 @@ enum cs_err units_parse_window(const char *s, struct window *out);
 /* True when minute-of-day m (0..1439) lies inside w. */
 bool units_window_contains(const struct window *w, int m);
 
+/* Days of the week as a bit mask, bit d = struct tm's tm_wday d (0 Sunday).
+ * "all"/"daily", or a comma list of days and ranges: "mon-fri", "sat,sun",
+ * "fri-mon" (wraps). Names: sun mon tue wed thu fri sat (or full names). */
+#define UNITS_ALL_DAYS 0x7f
+enum cs_err units_parse_days(const char *s, int *mask);
+
+/* Formats a day mask ("all", "mon-fri", "mon,wed,sat"). Returns buf. */
+const char *units_format_days(int mask, char *buf, size_t bufsz);
+
 /* "WIDTHxHEIGHT", each 16..16384. */
 enum cs_err units_parse_resolution(const char *s, int *w, int *h);
 

@@ -1,0 +1,38 @@
+/*
+ * agent.h - `camsnap run`, the long-lived agent: capture rounds on the
+ * schedule (schedule.h) in the main thread, delivery in its own thread
+ * (delivery.h), signals handled by a signal thread and turned into events:
+ *
+ *   SIGTERM/SIGINT  stop: the round in progress finishes, uploads in flight
+ *                   finish or are abandoned (safe to redo); after
+ *                   stop_grace, or on a second signal, exit at once (every
+ *                   write is atomic, so this is safe too)
+ *   SIGHUP          reload the configuration between rounds; an invalid one
+ *                   is refused with a log line and the old one stays
+ *
+ * Thread-safety: one agent per process.
+ */
+#ifndef CAMSNAP_AGENT_H
+#define CAMSNAP_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+struct agent_opts {
+    int64_t for_ms;             /* stop after this long (0: never) */
+    int64_t max_rounds;         /* stop after this many rounds (0: never) */
+    bool exit_after_window;     /* drain, then exit when the window closes */
+};
+
+/* Runs until stopped; st is owned by the caller (its cfg may be replaced by
+ * a reload). Signals must already be blocked in every thread (agent_block_
+ * signals() before any thread starts). Returns an exit code. */
+int agent_run(const struct cli *cli, struct cli_state *st, const struct agent_opts *o);
+
+/* Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and the threads
+ * it creates later). */
+void agent_block_signals(void);
+
+#endif

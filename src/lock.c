@@ -1,0 +1,88 @@
+#include "lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+struct state_lock {
+    int fd;
+};
+
+static int open_lock(const char *state_dir, int flags)
+{
+    char path[PATH_MAX];
+
+    if (snprintf(path, sizeof(path), "%s/%s", state_dir, LOCK_FILENAME) >= (int)sizeof(path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return open(path, flags | O_CLOEXEC, 0640);
+}
+
+static pid_t read_pid(int fd)
+{
+    char buf[32] = "";
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    char *end;
+    long v;
+
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    v = strtol(buf, &end, 10);
+    return v > 0 && v < INT_MAX ? (pid_t)v : 0;
+}
+
+enum cs_err lock_acquire(const char *state_dir, struct state_lock **out, pid_t *holder)
+{
+    struct state_lock *l;
+    char pid[32];
+    int fd = open_lock(state_dir, O_RDWR | O_CREAT), len;
+
+    *holder = 0;
+    if (fd < 0)
+        return cs_from_errno(errno);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        enum cs_err rc = errno == EWOULDBLOCK ? CS_BUSY : cs_from_errno(errno);
+        *holder = read_pid(fd);
+        close(fd);
+        return rc;
+    }
+    len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+        /* The lock holds without the PID; only messages lose it. */
+    }
+    if (!(l = malloc(sizeof(*l)))) {
+        close(fd);
+        return CS_NOMEM;
+    }
+    l->fd = fd;
+    *out = l;
+    return CS_OK;
+}
+
+pid_t lock_holder(const char *state_dir)
+{
+    int fd = open_lock(state_dir, O_RDONLY);
+    pid_t pid = 0;
+
+    if (fd < 0)
+        return 0;
+    if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+        pid = read_pid(fd);
+    close(fd); /* drops the shared lock if we got it */
+    return pid;
+}
+
+void lock_release(struct state_lock *l)
+{
+    if (!l)
+        return;
+    close(l->fd); /* closing drops the flock */
+    free(l);
+}

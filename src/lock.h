@@ -1,0 +1,28 @@
+/*
+ * lock.h - one camsnap per state directory: a kernel lock (flock) on
+ * <state_dir>/camsnap.lock, which also holds the holder's PID for messages.
+ * The kernel drops the lock when the holder dies (even by kill -9), so there
+ * is never a stale lock to remove by hand. Not a PID file in /tmp.
+ */
+#ifndef CAMSNAP_LOCK_H
+#define CAMSNAP_LOCK_H
+
+#include <sys/types.h>
+
+#include "err.h"
+
+#define LOCK_FILENAME "camsnap.lock"
+
+struct state_lock;
+
+/* Takes the lock without waiting. CS_BUSY when another process holds it;
+ * *holder then gets its PID (0 when unknown). */
+enum cs_err lock_acquire(const char *state_dir, struct state_lock **out, pid_t *holder);
+
+/* Who holds the lock now (0: nobody). Does not take it. */
+pid_t lock_holder(const char *state_dir);
+
+/* Releases and frees; lock_release(NULL) is a no-op. */
+void lock_release(struct state_lock *l);
+
+#endif

@@ -1,0 +1,224 @@
+#include "probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "source.h"
+
+/* Splits scheme://[user@]host[:port]/... into host and port. */
+static void host_port(const char *url, char *host, size_t hostsz, int *port)
+{
+    const char *p = strstr(url, "://"), *end, *at, *colon;
+    size_t n;
+
+    *port = !strncasecmp(url, "rtsp", 4) ? 554 : !strncasecmp(url, "https", 5) ? 443 : 80;
+    host[0] = '\0';
+    if (!p)
+        return;
+    p += 3;
+    end = p + strcspn(p, "/?#");
+    at = memchr(p, '@', (size_t)(end - p));
+    if (at)
+        p = at + 1;
+    if (*p == '[') { /* [::1]:554 */
+        const char *rb = memchr(p, ']', (size_t)(end - p));
+        if (!rb)
+            return;
+        n = (size_t)(rb - p - 1);
+        snprintf(host, hostsz, "%.*s", (int)n, p + 1);
+        if (rb[1] == ':')
+            *port = (int)strtol(rb + 2, NULL, 10);
+        return;
+    }
+    colon = memchr(p, ':', (size_t)(end - p));
+    n = (size_t)((colon ? colon : end) - p);
+    snprintf(host, hostsz, "%.*s", (int)n, p);
+    if (colon)
+        *port = (int)strtol(colon + 1, NULL, 10);
+}
+
+/* Connects with a timeout; returns the fd or -1 with *rc set. */
+static int tcp_connect(const char *host, int port, int64_t timeout_ms, enum cs_err *rc)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    char portstr[16];
+    int fd = -1, err = 0;
+    socklen_t len = sizeof(err);
+    struct pollfd pfd;
+
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    if (getaddrinfo(host, portstr, &hints, &ai) != 0 || !ai) {
+        *rc = CS_NOTFOUND;
+        return -1;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS)
+        err = errno;
+    freeaddrinfo(ai);
+    if (fd < 0) {
+        *rc = CS_IO;
+        return -1;
+    }
+    if (!err) {
+        pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
+        if (poll(&pfd, 1, (int)timeout_ms) <= 0)
+            err = ETIMEDOUT;
+        else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+            err = errno;
+    }
+    if (err) {
+        close(fd);
+        *rc = cs_from_errno(err);
+        return -1;
+    }
+    *rc = CS_OK;
+    return fd;
+}
+
+/* Sends RTSP OPTIONS and keeps the status line and Server header. */
+static void rtsp_options(int fd, const struct camera_config *cam, char *out, size_t outsz)
+{
+    char req[1200], resp[2048];
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    ssize_t n = 0;
+    size_t got = 0;
+    int64_t deadline = clock_mono_ms() + cam->read_timeout_ms;
+
+    /* The URL as configured holds no credentials (config moves them out). */
+    resp[0] = '\0';
+    snprintf(req, sizeof(req), "OPTIONS %.1000s RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: camsnap-probe\r\n\r\n",
+             cam->url);
+    if (write(fd, req, strlen(req)) < 0)
+        return;
+    while (got < sizeof(resp) - 1 && !strstr(resp, "\r\n\r\n")) {
+        int64_t left = deadline - clock_mono_ms();
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0 ||
+            (n = read(fd, resp + got, sizeof(resp) - 1 - got)) <= 0)
+            break;
+        got += (size_t)n;
+        resp[got] = '\0';
+    }
+    resp[got] = '\0';
+    if (!got) {
+        snprintf(out, outsz, "no answer to RTSP OPTIONS");
+        return;
+    }
+    const char *server = strcasestr(resp, "\r\nServer:");
+    int line = (int)strcspn(resp, "\r\n");
+    if (server) {
+        server += 9;
+        server += strspn(server, " ");
+        snprintf(out, outsz, "%.*s (Server: %.*s)", line, resp, (int)strcspn(server, "\r\n"),
+                 server);
+    } else {
+        snprintf(out, outsz, "%.*s", line, resp);
+    }
+}
+
+static void check_tcp(const struct camera_config *cam, struct probe_result *r)
+{
+    int64_t t0 = clock_mono_ms();
+    int fd;
+
+    host_port(cam->url, r->host, sizeof(r->host), &r->port);
+    fd = tcp_connect(r->host, r->port, cam->connect_timeout_ms, &r->tcp_rc);
+    r->tcp_ms = clock_mono_ms() - t0;
+    if (fd < 0)
+        return;
+    if (!strncasecmp(cam->url, "rtsp://", 7))
+        rtsp_options(fd, cam, r->answer, sizeof(r->answer));
+    close(fd);
+}
+
+static void grab_still(const struct camera_config *cam, struct probe_result *r)
+{
+    int64_t t0 = clock_mono_ms(), deadline = t0 + cam->deadline_ms;
+    struct source *src = NULL;
+    struct source_info info;
+    struct frame f;
+
+    r->rc = source_open(cam, deadline, &src, r->error, sizeof(r->error));
+    r->open_ms = clock_mono_ms() - t0;
+    if (!r->rc)
+        r->rc = source_grab(src, deadline, &f, r->error, sizeof(r->error));
+    r->still_ms = clock_mono_ms() - t0;
+    if (src) {
+        source_get_info(src, &info);
+        snprintf(r->codec, sizeof(r->codec), "%s", info.codec);
+        r->width = info.width;
+        r->height = info.height;
+        r->keyframe_interval_ms = info.keyframe_interval_ms;
+        if (!r->answer[0] && info.detail[0])
+            snprintf(r->answer, sizeof(r->answer), "%s", info.detail);
+    }
+    if (!r->rc) {
+        r->width = f.width;
+        r->height = f.height;
+        r->mismatch = cam->width && (f.width != cam->width || f.height != cam->height);
+    }
+    source_close(src);
+}
+
+static void diagnose(const struct camera_config *cam, struct probe_result *r)
+{
+    char *d = r->diagnosis;
+    size_t sz = sizeof(r->diagnosis);
+    double secs = (double)cam->deadline_ms / 1000.0;
+
+    if (r->port && r->tcp_rc == CS_REFUSED)
+        snprintf(d, sz, "Nothing listens on %s port %d (connection refused): check the "
+                 "address, that the camera is on, and that its %s service is enabled.",
+                 r->host, r->port, strncasecmp(cam->url, "rtsp", 4) ? "HTTP" : "RTSP");
+    else if (r->port && r->tcp_rc == CS_TIMEOUT)
+        snprintf(d, sz, "%s does not answer on port %d within %.0f s: wrong address, camera "
+                 "offline, or a firewall drops the traffic.", r->host, r->port,
+                 (double)cam->connect_timeout_ms / 1000.0);
+    else if (r->port && r->tcp_rc == CS_NOTFOUND)
+        snprintf(d, sz, "The name %s cannot be resolved: check the address in the URL.", r->host);
+    else if (r->port && r->tcp_rc)
+        snprintf(d, sz, "Cannot reach %s port %d: %s.", r->host, r->port, cs_strerror(r->tcp_rc));
+    else if (r->rc == CS_AUTH)
+        snprintf(d, sz, "The camera refused the username/password: check username and "
+                 "password_file (and that the user may view the stream).");
+    else if (r->rc == CS_NOTFOUND)
+        snprintf(d, sz, "The camera answers but has no stream at this path: check the URL path "
+                 "(for example /Streaming/Channels/101).");
+    else if (r->rc == CS_TIMEOUT)
+        snprintf(d, sz, "The camera answers but no clean keyframe arrived within %.0f s: lower "
+                 "its keyframe (I-frame) interval or raise timeout. (%s)", secs, r->error);
+    else if (r->rc == CS_UNSUPPORTED)
+        snprintf(d, sz, "The camera sends something camsnap cannot decode: %s. Switch the "
+                 "stream to H.264, H.265 or MJPEG.", r->error);
+    else if (r->rc)
+        snprintf(d, sz, "No still: %s.", r->error);
+    else if (r->mismatch)
+        snprintf(d, sz, "OK, but it sends %dx%d while %dx%d is expected: set resolution = %dx%d "
+                 "if the camera was reconfigured.", r->width, r->height, cam->width,
+                 cam->height, r->width, r->height);
+    else
+        snprintf(d, sz, "OK: a clean %dx%d still in %lld ms.", r->width, r->height,
+                 (long long)r->still_ms);
+}
+
+void probe_camera(const struct camera_config *cam, struct probe_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->cam = cam;
+    r->tcp_ms = -1;
+    if (strncasecmp(cam->url, "synthetic://", 12))
+        check_tcp(cam, r);
+    if (!r->port || r->tcp_rc == CS_OK)
+        grab_still(cam, r);
+    else
+        r->rc = r->tcp_rc;
+    diagnose(cam, r);
+}
