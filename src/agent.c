@@ -293,6 +293,7 @@ static int loop(const struct cli *cli, struct cli_state *st, struct control *c,
 {
     struct capture_memory *mem = capture_memory_new();
     int64_t stop_at = o->for_ms ? clock_mono_ms() + o->for_ms : 0, rounds = 0, last = 0;
+    bool seen_window = false; /* --exit-after-window: the window it waits for has opened */
 
     if (!mem)
         return EXIT_RUNTIME;
@@ -305,7 +306,8 @@ static int loop(const struct cli *cli, struct cli_state *st, struct control *c,
             reload(cli, st, dl, c);
             continue;
         }
-        if (o->exit_after_window && !inside) {
+        seen_window |= inside;
+        if (o->exit_after_window && seen_window && !inside) {
             drain(st, c, dl);
             break;
         }

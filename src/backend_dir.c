@@ -141,8 +141,9 @@ static void put_object(struct dirbe *d, const struct dl_request *req, struct dl_
     n = same_content(path, req->data, req->len, &size);
     r->cls = n == 1 ? DL_EXISTS : DL_CONFLICT;
     r->remote_size = size;
-    snprintf(r->message, sizeof(r->message), "%s%s already exists%s", n == 1 ? "" : "conflict: ",
-             req->path, n == 1 ? " with the same bytes" : " with different bytes");
+    snprintf(r->message, sizeof(r->message), "%s%s already exists%s",
+             n == 1 ? "" : "conflict: ", req->path,
+             n == 1 ? " with the same bytes" : " with different bytes");
     return;
 fail:
     r->cls = errno == ENOSPC || errno == EIO ? DL_RETRY : DL_ATTENTION;

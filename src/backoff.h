@@ -1,6 +1,6 @@
 /*
  * backoff.h - when to try a still again: exponential backoff with full
- * jitter (delay drawn uniformly from [0, min(cap, base * 2^attempt)]),
+ * jitter (delay drawn uniformly from [0, min(cap, base * 2^(attempts-1))]),
  * never sooner than the server's Retry-After; a fixed interval when no
  * base is configured (the old system's 10-minute retry).
  *

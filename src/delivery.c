@@ -345,6 +345,14 @@ static bool job_prepare(struct job *j)
         log_warnx(j->due.camera_name, "%s is gone from disk: marked missing", j->due.filename);
         d->sum->missing++;
         rc = store_mark_missing(d->st, j->due.filename);
+    } else if (rc == CS_IO || rc == CS_NOMEM) {
+        /* A passing local problem: try again later, keep the still. */
+        int64_t now = clock_wall_ms();
+        log_warnx(j->due.camera_name, "%s: %s; will try again", j->due.filename, why);
+        d->sum->failed_attempts++;
+        rc = store_attempt_failed(d->st, j->due.id, now,
+                                  now + backoff_delay(&d->still_backoff, j->due.attempts + 1, 0),
+                                  "retry", why);
     } else if (rc) {
         log_errorx(j->due.camera_name, "%s quarantined: %s", j->due.filename, why);
         d->sum->quarantined++;

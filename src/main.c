@@ -23,7 +23,9 @@ static const struct command commands[] = {
     {"probe", cmd_probe, "probe [NAME...] [--json]: diagnose cameras in plain words"},
     {"sync", cmd_sync, "sync [--camera NAME] [--wait D]: deliver every waiting still now"},
     {"cleanup", cmd_cleanup, "cleanup [--older-than 30d] [--dry-run]: remove delivered stills"},
+    {"status", cmd_status, "status [--json]: agent running?, last/next round, backlog"},
     {"stats", cmd_stats, "stats [--json]: stills per status and camera, queue, failures"},
+    {"schedule", cmd_schedule, "schedule install|remove|show [--cron|--systemd]: start on boot"},
     {"config", cmd_config, "config check|sample|reference: validate or describe the config"},
 };
 
@@ -104,7 +106,7 @@ int main(int argc, char **argv)
             continue;
         argv += optind;
         argc -= optind;
-        optind = 1; /* getopt restarts for the command's own options */
+        optind = 0; /* 0, not 1: glibc re-initialises (permuting) for the command */
         return commands[i].fn(&cli, argc, argv);
     }
     if (!strcmp(argv[optind], "help")) {

@@ -192,9 +192,14 @@ static void diagnose(const struct camera_config *cam, struct probe_result *r)
     else if (r->rc == CS_NOTFOUND)
         snprintf(d, sz, "The camera answers but has no stream at this path: check the URL path "
                  "(for example /Streaming/Channels/101).");
-    else if (r->rc == CS_TIMEOUT)
+    else if (r->rc == CS_TIMEOUT && r->codec[0] && !strncasecmp(cam->url, "rtsp", 4))
         snprintf(d, sz, "The camera answers but no clean keyframe arrived within %.0f s: lower "
                  "its keyframe (I-frame) interval or raise timeout. (%s)", secs, r->error);
+    else if (r->rc == CS_TIMEOUT) /* RTSP set-up or HTTP request: no keyframe involved */
+        snprintf(d, sz, "The camera accepts the connection but does not answer in time: its "
+                 "%s service may be hung (restart the camera) or this is not its %s port. (%s)",
+                 strncasecmp(cam->url, "rtsp", 4) ? "HTTP" : "RTSP",
+                 strncasecmp(cam->url, "rtsp", 4) ? "HTTP" : "RTSP", r->error);
     else if (r->rc == CS_UNSUPPORTED)
         snprintf(d, sz, "The camera sends something camsnap cannot decode: %s. Switch the "
                  "stream to H.264, H.265 or MJPEG.", r->error);
@@ -218,7 +223,10 @@ void probe_camera(const struct camera_config *cam, struct probe_result *r)
         check_tcp(cam, r);
     if (!r->port || r->tcp_rc == CS_OK)
         grab_still(cam, r);
-    else
+    else {
         r->rc = r->tcp_rc;
+        snprintf(r->error, sizeof(r->error), "TCP connection to %s port %d: %s", r->host, r->port,
+                 cs_strerror(r->tcp_rc));
+    }
     diagnose(cam, r);
 }

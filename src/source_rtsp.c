@@ -11,10 +11,12 @@
  *        only when the SDP does not name a known codec.
  * grab:  read packets of the video stream, drop everything until a packet
  *        flagged as keyframe, decode only keyframes (skip_frame NONKEY), and
- *        return the first decoded picture that the decoder did not flag as
- *        corrupt or concealed. A flagged picture means: wait for the next
- *        keyframe. So every grab returns a clean keyframe; in continuous use
- *        that is one frame per GOP.
+ *        return the first decoded picture that passes three checks: the
+ *        decoder did not flag it (corrupt, concealed); no RTP loss was
+ *        reported around it (H.264/H.265 over UDP); no 16x16 block was left
+ *        unwritten (sentinel_get_buffer, for decoders that stop silently at
+ *        a truncated slice). Otherwise wait for the next keyframe. So every
+ *        grab returns a clean keyframe; in continuous use, one per GOP.
  * close: TEARDOWN with a short budget, free everything.
  *
  * Every libav call that may block runs under a deadline enforced by the
@@ -47,12 +49,12 @@
 #include "source.h"
 
 #define RTSP_SCHEME "rtsp://"
-#define RTSPS_SCHEME "rtsps://"          /* RTSP over TLS; source.c routes it here too */
+#define RTSPS_SCHEME "rtsps://" /* RTSP over TLS; source.c routes it here too */
 #define RTSP_DEFAULT_PORT 554
 #define RTSPS_DEFAULT_PORT 322
-#define RTSP_MAGIC 0x52545350u          /* "RTSP": tells our AVFormatContext apart */
-#define CLOSE_BUDGET_MS 500             /* TEARDOWN at close */
-#define PROBE_BYTES "500000"            /* only when the SDP names no codec */
+#define RTSP_MAGIC 0x52545350u /* "RTSP": tells our AVFormatContext apart */
+#define CLOSE_BUDGET_MS 500    /* TEARDOWN at close */
+#define PROBE_BYTES "500000"   /* only when the SDP names no codec */
 #define PROBE_USECS "500000"
 
 struct rtsp_state {
@@ -62,13 +64,13 @@ struct rtsp_state {
     AVCodecContext *dec;
     AVPacket *pkt;
     AVFrame *frame;
-    int vstream;                /* index of the video stream in fmt */
-    int64_t deadline_ms;        /* the interrupt callback's deadline, absolute mono */
-    int64_t last_data_ms;       /* mono time of the last packet; 0 outside grab */
-    char hostport[300];         /* "host:port" for messages, no credentials */
-    int64_t last_key_pts;       /* AV_NOPTS_VALUE until a keyframe was seen */
-    unsigned rtp_losses;        /* RTP sequence gaps reported by the demuxer (UDP) */
-    bool size_checked;          /* expected-resolution warning given once */
+    int vstream;          /* index of the video stream in fmt */
+    int64_t deadline_ms;  /* the interrupt callback's deadline, absolute mono */
+    int64_t last_data_ms; /* mono time of the last packet; 0 outside grab */
+    char hostport[300];   /* "host:port" for messages, no credentials */
+    int64_t last_key_pts; /* AV_NOPTS_VALUE until a keyframe was seen */
+    unsigned rtp_losses;  /* RTP sequence gaps reported by the demuxer (UDP) */
+    bool size_checked;    /* expected-resolution warning given once */
     struct source_info info;
 };
 
@@ -160,8 +162,8 @@ static bool pct_append(const char *s, char *out, size_t outsz, size_t *pos)
 
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                     (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '-' || c == '.' || c == '_' || c == '~';
         if (*pos + (plain ? 1 : 3) >= outsz)
             return false;
         if (plain) {
@@ -226,10 +228,11 @@ static enum cs_err parse_url(struct rtsp_state *st, char *err, size_t errsz)
         snprintf(err, errsz, "camera URL does not start with rtsp:// or rtsps://");
         return CS_UNSUPPORTED;
     }
-    av_url_split(proto, sizeof(proto), auth, sizeof(auth), host, sizeof(host), &port,
-                 path, sizeof(path), url);
+    av_url_split(proto, sizeof(proto), auth, sizeof(auth), host, sizeof(host), &port, path,
+                 sizeof(path), url);
     if (auth[0] != '\0') {
-        snprintf(err, errsz, "camera URL contains a user name or password; "
+        snprintf(err, errsz,
+                 "camera URL contains a user name or password; "
                  "put them in the username and password settings instead");
         return CS_CONFIG;
     }
@@ -239,8 +242,8 @@ static enum cs_err parse_url(struct rtsp_state *st, char *err, size_t errsz)
     }
     if (port <= 0)
         port = scheme_len(url) == strlen(RTSPS_SCHEME) ? RTSPS_DEFAULT_PORT : RTSP_DEFAULT_PORT;
-    snprintf(st->hostport, sizeof(st->hostport), strchr(host, ':') ? "[%s]:%d" : "%s:%d",
-             host, port);
+    snprintf(st->hostport, sizeof(st->hostport), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
+             port);
     return CS_OK;
 }
 
@@ -280,8 +283,8 @@ static const char *duration_text(int64_t ms, char *buf, size_t bufsz)
 }
 
 /* Translates a failure of avformat_open_input() (RTSP set-up). */
-static enum cs_err open_error(const struct rtsp_state *st, int averr, int64_t budget_ms,
-                              char *err, size_t errsz)
+static enum cs_err open_error(const struct rtsp_state *st, int averr, int64_t elapsed_ms, char *err,
+                              size_t errsz)
 {
     char why[AV_ERROR_MAX_STRING_SIZE], took[32];
     const char *hp = st->hostport;
@@ -289,7 +292,7 @@ static enum cs_err open_error(const struct rtsp_state *st, int averr, int64_t bu
     averr_text(averr, why, sizeof(why));
     if (averr == AVERROR_EXIT || averr == AVERROR(ETIMEDOUT) || interrupt_cb((void *)st)) {
         snprintf(err, errsz, "no complete RTSP answer from %s within %s (connect)", hp,
-                 duration_text(budget_ms, took, sizeof(took)));
+                 duration_text(elapsed_ms, took, sizeof(took)));
         return CS_TIMEOUT;
     }
     switch (averr) {
@@ -307,8 +310,7 @@ static enum cs_err open_error(const struct rtsp_state *st, int averr, int64_t bu
         return CS_REFUSED;
     case AVERROR(EHOSTUNREACH):
     case AVERROR(ENETUNREACH):
-        snprintf(err, errsz, "%s cannot be reached (%s); check the address and cabling",
-                 hp, why);
+        snprintf(err, errsz, "%s cannot be reached (%s); check the address and cabling", hp, why);
         return CS_REFUSED;
     case AVERROR(ENOMEM):
         snprintf(err, errsz, "out of memory opening the RTSP stream");
@@ -318,37 +320,40 @@ static enum cs_err open_error(const struct rtsp_state *st, int averr, int64_t bu
     case AVERROR_HTTP_SERVER_ERROR:
         snprintf(err, errsz, "camera at %s rejected the RTSP request: %s", hp, why);
         return CS_PROTO;
-    default:
-        snprintf(err, errsz, "RTSP set-up with %s failed: %s", hp, why);
-        return CS_PROTO;
+    default: break;
     }
+    snprintf(err, errsz, "RTSP set-up with %s failed: %s", hp, why);
+    return CS_PROTO;
 }
 
 /* Translates a failure of av_read_frame(). */
-static enum cs_err read_error(const struct rtsp_state *st, int averr,
-                              const struct grab_stats *gs, char *err, size_t errsz)
+static enum cs_err read_error(const struct rtsp_state *st, int averr, const struct grab_stats *gs,
+                              char *err, size_t errsz)
 {
     char why[AV_ERROR_MAX_STRING_SIZE];
     int64_t now = clock_mono_ms();
     char took[32];
 
     if (averr == AVERROR(ETIMEDOUT) || (stalled(st, now) && now < st->deadline_ms)) {
-        snprintf(err, errsz, "camera at %s stopped sending video for %" PRId64
-                 " ms (reading)", st->hostport, st->cam->read_timeout_ms);
+        snprintf(err, errsz, "camera at %s stopped sending video for %" PRId64 " ms (reading)",
+                 st->hostport, st->cam->read_timeout_ms);
         return CS_TIMEOUT;
     }
     if (averr == AVERROR_EXIT || interrupt_cb((void *)st)) {
         duration_text(now - gs->start_ms, took, sizeof(took));
         if (gs->packets == 0)
-            snprintf(err, errsz, "no video data from %s within %s (reading)",
-                     st->hostport, took);
+            snprintf(err, errsz, "no video data from %s within %s (reading)", st->hostport, took);
         else if (gs->keyframes == 0)
-            snprintf(err, errsz, "no keyframe within %s (waiting for a keyframe; "
+            snprintf(err, errsz,
+                     "no keyframe within %s (waiting for a keyframe; "
                      "%u frames received; is the camera's I-frame interval longer than "
-                     "the deadline?)", took, gs->packets);
+                     "the deadline?)",
+                     took, gs->packets);
         else {
-            snprintf(err, errsz, "no clean keyframe within %s: the decoder rejected %u "
-                     "damaged keyframe(s)%s", took, gs->rejected,
+            snprintf(err, errsz,
+                     "no clean keyframe within %s: the decoder rejected %u "
+                     "damaged keyframe(s)%s",
+                     took, gs->rejected,
                      st->cam->transport == TRANSPORT_UDP ? " (packet loss? try transport=tcp)"
                                                          : "");
             return CS_BADFRAME;
@@ -377,12 +382,14 @@ static enum cs_err set_options(const struct rtsp_state *st, AVDictionary **opts)
     if (rtsp && rtsp->priv_class) {
         if (av_opt_find((void *)&rtsp->priv_class, "stimeout", NULL, 0, AV_OPT_SEARCH_FAKE_OBJ))
             timeout_opt = "stimeout";
-        else if (av_opt_find((void *)&rtsp->priv_class, "timeout", NULL, 0,
-                             AV_OPT_SEARCH_FAKE_OBJ))
+        else if (av_opt_find((void *)&rtsp->priv_class, "timeout", NULL, 0, AV_OPT_SEARCH_FAKE_OBJ))
             timeout_opt = "timeout";
     }
-    r |= av_dict_set(opts, "rtsp_transport",
-                     st->cam->transport == TRANSPORT_UDP ? "udp" : "tcp", 0);
+    r |=
+        av_dict_set(opts, "rtsp_transport", st->cam->transport == TRANSPORT_UDP ? "udp" : "tcp", 0);
+    /* Over UDP, accept RTP only from the camera we talk RTSP to. */
+    if (st->cam->transport == TRANSPORT_UDP)
+        r |= av_dict_set(opts, "rtsp_flags", "filter_src", 0);
     r |= av_dict_set(opts, "allowed_media_types", "video", 0);
     r |= av_dict_set(opts, "user_agent", "camsnap", 0);
     r |= av_dict_set(opts, "fflags", "nobuffer+discardcorrupt", 0);
@@ -395,11 +402,10 @@ static enum cs_err set_options(const struct rtsp_state *st, AVDictionary **opts)
 }
 
 /* avformat_open_input() under the connect deadline; fills st->fmt. */
-static enum cs_err connect_rtsp(struct rtsp_state *st, int64_t deadline_ms, char *err,
-                                size_t errsz)
+static enum cs_err connect_rtsp(struct rtsp_state *st, int64_t deadline_ms, char *err, size_t errsz)
 {
     AVDictionary *opts = NULL;
-    int64_t now = clock_mono_ms(), budget;
+    int64_t now = clock_mono_ms();
     char *url = NULL;
     enum cs_err rc;
     int ret;
@@ -407,7 +413,6 @@ static enum cs_err connect_rtsp(struct rtsp_state *st, int64_t deadline_ms, char
     st->deadline_ms = deadline_ms;
     if (st->cam->connect_timeout_ms > 0 && now + st->cam->connect_timeout_ms < deadline_ms)
         st->deadline_ms = now + st->cam->connect_timeout_ms;
-    budget = st->deadline_ms - now;
     rc = set_options(st, &opts);
     if (rc)
         goto out;
@@ -420,9 +425,9 @@ static enum cs_err connect_rtsp(struct rtsp_state *st, int64_t deadline_ms, char
     st->fmt->interrupt_callback.callback = interrupt_cb;
     st->fmt->interrupt_callback.opaque = st;
     st->fmt->opaque = st;
-    ret = avformat_open_input(&st->fmt, url, NULL, &opts);  /* frees fmt on error */
+    ret = avformat_open_input(&st->fmt, url, NULL, &opts); /* frees fmt on error */
     if (ret < 0) {
-        rc = open_error(st, ret, budget, err, errsz);
+        rc = open_error(st, ret, clock_mono_ms() - now, err, errsz);
         goto out;
     }
     /* fmt->url holds the credentials too and is not needed after set-up. */
@@ -455,8 +460,7 @@ static enum cs_err pick_stream(struct rtsp_state *st, char *err, size_t errsz)
         }
     }
     if (st->vstream < 0) {
-        snprintf(err, errsz, "camera at %s offers no video stream at this path",
-                 st->hostport);
+        snprintf(err, errsz, "camera at %s offers no video stream at this path", st->hostport);
         return CS_UNSUPPORTED;
     }
     par = st->fmt->streams[st->vstream]->codecpar;
@@ -465,8 +469,10 @@ static enum cs_err pick_stream(struct rtsp_state *st, char *err, size_t errsz)
     ret = avformat_find_stream_info(st->fmt, NULL);
     if (ret < 0 || par->codec_id == AV_CODEC_ID_NONE) {
         if (interrupt_cb(st)) {
-            snprintf(err, errsz, "could not tell the video codec of %s before the deadline "
-                     "(connect)", st->hostport);
+            snprintf(err, errsz,
+                     "could not tell the video codec of %s before the deadline "
+                     "(connect)",
+                     st->hostport);
             return CS_TIMEOUT;
         }
         snprintf(err, errsz, "the camera's video codec is not one camsnap can decode");
@@ -509,7 +515,7 @@ static enum cs_err open_decoder(struct rtsp_state *st, char *err, size_t errsz)
         return CS_NOMEM;
     }
     st->dec->opaque = st;
-    st->dec->thread_count = 1;      /* no frame-thread delay: one packet, one picture */
+    st->dec->thread_count = 1; /* no frame-thread delay: one packet, one picture */
     st->dec->thread_type = FF_THREAD_SLICE;
     st->dec->flags &= ~AV_CODEC_FLAG_OUTPUT_CORRUPT;
     st->dec->flags2 &= ~AV_CODEC_FLAG2_SHOW_ALL;
@@ -537,9 +543,11 @@ static void fill_open_info(struct rtsp_state *st)
      * sprop-parameter-sets when there were any. */
     st->info.width = par->width > 0 ? par->width : st->dec->width;
     st->info.height = par->height > 0 ? par->height : st->dec->height;
-    snprintf(st->info.detail, sizeof(st->info.detail), "RTSP/%s %.120s, %u stream(s), "
-             "session \"%.80s\"", st->cam->transport == TRANSPORT_UDP ? "UDP" : "TCP",
-             st->hostport, st->fmt->nb_streams, title ? title->value : "");
+    snprintf(st->info.detail, sizeof(st->info.detail),
+             "RTSP/%s %.120s, %u stream(s), "
+             "session \"%.80s\"",
+             st->cam->transport == TRANSPORT_UDP ? "UDP" : "TCP", st->hostport, st->fmt->nb_streams,
+             title ? title->value : "");
 }
 
 static void rtsp_close(void *state);
@@ -593,7 +601,7 @@ static enum cs_err rtsp_open(const struct camera_config *cam, int64_t deadline_m
 static void note_keyframe(struct rtsp_state *st, const AVPacket *pkt)
 {
     AVRational tb = st->fmt->streams[st->vstream]->time_base;
-    AVRational ms = { 1, 1000 };
+    AVRational ms = {1, 1000};
 
     if (pkt->pts == AV_NOPTS_VALUE)
         return;
@@ -678,8 +686,7 @@ static enum cs_err frame_layout(enum AVPixelFormat fmt, enum frame_subsamp *ss, 
 }
 
 /* Hands st->frame out as a borrowed struct frame. */
-static enum cs_err export_frame(struct rtsp_state *st, struct frame *out, char *err,
-                                size_t errsz)
+static enum cs_err export_frame(struct rtsp_state *st, struct frame *out, char *err, size_t errsz)
 {
     const AVFrame *f = st->frame;
     bool full;
@@ -689,8 +696,10 @@ static enum cs_err export_frame(struct rtsp_state *st, struct frame *out, char *
     rc = frame_layout((enum AVPixelFormat)f->format, &out->subsamp, &full);
     if (rc) {
         const char *name = av_get_pix_fmt_name((enum AVPixelFormat)f->format);
-        snprintf(err, errsz, "camera sends pixel format %s, which camsnap cannot encode "
-                 "(supported: yuv420p, yuv422p, yuv444p, gray)", name ? name : "unknown");
+        snprintf(err, errsz,
+                 "camera sends pixel format %s, which camsnap cannot encode "
+                 "(supported: yuv420p, yuv422p, yuv444p, gray)",
+                 name ? name : "unknown");
         return rc;
     }
     out->kind = FRAME_YUV;
@@ -718,17 +727,18 @@ static void check_size(struct rtsp_state *st)
         return;
     st->size_checked = true;
     if (st->info.width != cam->width || st->info.height != cam->height)
-        log_warnx(cam->name, "stream is %dx%d but the configuration expects %dx%d; "
-                  "check the stream path (main/sub stream)", st->info.width,
-                  st->info.height, cam->width, cam->height);
+        log_warnx(cam->name,
+                  "stream is %dx%d but the configuration expects %dx%d; "
+                  "check the stream path (main/sub stream)",
+                  st->info.width, st->info.height, cam->width, cam->height);
 }
 
 /* Reads the next packet of the video stream into st->pkt. *lossy is true
  * when the demuxer reported an RTP gap while this packet or the one before
  * it was assembled (the parser hands an access unit out only when the next
  * one starts, so a gap may belong to either). */
-static enum cs_err read_video_packet(struct rtsp_state *st, struct grab_stats *gs,
-                                     bool *lossy, char *err, size_t errsz)
+static enum cs_err read_video_packet(struct rtsp_state *st, struct grab_stats *gs, bool *lossy,
+                                     char *err, size_t errsz)
 {
     int ret;
 
@@ -752,8 +762,8 @@ static enum cs_err read_video_packet(struct rtsp_state *st, struct grab_stats *g
 }
 
 /* Reads packets until one keyframe of the video stream decodes cleanly. */
-static enum cs_err next_clean_keyframe(struct rtsp_state *st, struct grab_stats *gs,
-                                       char *err, size_t errsz)
+static enum cs_err next_clean_keyframe(struct rtsp_state *st, struct grab_stats *gs, char *err,
+                                       size_t errsz)
 {
     enum cs_err rc = CS_OK;
     bool got = false, lossy;
@@ -787,11 +797,11 @@ static enum cs_err next_clean_keyframe(struct rtsp_state *st, struct grab_stats 
     return CS_OK;
 }
 
-static enum cs_err rtsp_grab(void *state, int64_t deadline_mono_ms, struct frame *frame,
-                             char *err, size_t errsz)
+static enum cs_err rtsp_grab(void *state, int64_t deadline_mono_ms, struct frame *frame, char *err,
+                             size_t errsz)
 {
     struct rtsp_state *st = state;
-    struct grab_stats gs = { .start_ms = clock_mono_ms() };
+    struct grab_stats gs = {.start_ms = clock_mono_ms()};
     char dummy[1];
     enum cs_err rc;
 

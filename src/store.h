@@ -222,6 +222,9 @@ struct store_old {
 enum cs_err store_old_rows(struct store *st, int64_t cutoff_ms, bool include_pending,
                            int64_t after_id, struct store_old *out, size_t max, size_t *n);
 
+/* Time of the newest capture attempt of any camera (0 when none). */
+enum cs_err store_last_capture(struct store *st, int64_t *when_ms);
+
 /* Deletes one row (cleanup). */
 enum cs_err store_delete(struct store *st, int64_t id);
 

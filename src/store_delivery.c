@@ -22,6 +22,7 @@ enum dstmt {
     D_OLD,
     D_DELETE,
     D_LAST_ERROR,
+    D_LAST_CAPTURE,
     D__COUNT
 };
 
@@ -67,6 +68,7 @@ static const char *const dsql[D__COUNT] = {
               "(?2 AND upload_status IN ('pending', 'failed', 'quarantined'))) "
               "ORDER BY id LIMIT ?4",
     [D_DELETE] = "DELETE FROM upload_tracking WHERE id = ?1",
+    [D_LAST_CAPTURE] = "SELECT MAX(last_attempt_ms) FROM camera_status",
     [D_LAST_ERROR] = "SELECT error_message FROM upload_tracking WHERE camera_name = ?1 AND "
                      "upload_status IN ('failed', 'quarantined') AND error_message IS NOT NULL "
                      "ORDER BY COALESCE(last_attempt_ms, 0) DESC, id DESC LIMIT 1",
@@ -361,4 +363,18 @@ enum cs_err store__last_upload_error(struct store *st, const char *camera, char 
     buf[0] = '\0';
     return err ? err : one_row(st, s, bind_camera(s, camera), "reading the last upload error",
                                read_text, &c);
+}
+
+static void read_int(sqlite3_stmt *s, void *ctx)
+{
+    *(int64_t *)ctx = sqlite3_column_int64(s, 0);
+}
+
+enum cs_err store_last_capture(struct store *st, int64_t *when_ms)
+{
+    sqlite3_stmt *s;
+    enum cs_err err = stmt(st, D_LAST_CAPTURE, &s);
+
+    *when_ms = 0;
+    return err ? err : one_row(st, s, SQLITE_OK, "reading the last capture", read_int, when_ms);
 }

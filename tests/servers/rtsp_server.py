@@ -17,8 +17,11 @@ first time a request names it, so /cam/2592x1944, /cam/1920x1080 and
 
   /cam/WxH     H.264: x264enc tune=zerolatency speed-preset=ultrafast
                bframes=0 key-int-max = fps * gop-seconds (one IDR per GOP,
-               SPS/PPS repeated in each IDR access unit, two slices per
-               picture from sliced threads), rtph264pay.
+               SPS/PPS repeated in each IDR access unit, several slices
+               per picture from sliced threads), rtph264pay with
+               config-interval=0 (it would otherwise put SPS/PPS before
+               every IDR slice, which splits an IDR picture in two for
+               FFmpeg's parser).
   /h265/WxH    H.265: x265enc tune=zerolatency speed-preset=ultrafast
                key-int-max as above, rtph265pay (VPS/SPS/PPS before IDRs).
   /mjpeg/WxH   Motion JPEG: jpegenc quality=85, rtpjpegpay (RFC 2435).

@@ -1,0 +1,301 @@
+/*
+ * cmd_schedule.c - `camsnap schedule install|remove|show [--cron|--systemd]`:
+ * the old interactive setup_cron.sh done right. Shows what it will write,
+ * asks on a terminal (or acts with --yes), and installing twice changes
+ * nothing.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "units.h"
+
+#define CRON_FILE "/etc/cron.d/camsnap"
+#define UNIT_DIR "/etc/systemd/system"
+#define UNIT_NAME "camsnap.service"
+
+static const char usage[] =
+    "usage: camsnap [-c FILE] schedule install|remove|show [--cron|--systemd] [--yes]\n"
+    "                                   [--cron-file FILE] [--unit-dir DIR] [--no-enable]\n"
+    "\n"
+    "  install   --systemd: write " UNIT_DIR "/" UNIT_NAME " (Type=notify, watchdog,\n"
+    "            hardening) and enable it; --cron: write " CRON_FILE " starting\n"
+    "            `camsnap run --exit-after-window` when the window opens, plus a\n"
+    "            safety-net start every 2 hours inside the window (harmless while an\n"
+    "            agent holds the state directory's lock)\n"
+    "  remove    remove what install wrote (and disable the unit)\n"
+    "  show      print what is installed\n"
+    "\n"
+    "  --yes           do it without asking (otherwise asks on a terminal)\n"
+    "  --cron-file F   cron file to manage (default " CRON_FILE ")\n"
+    "  --unit-dir D    where the unit goes (default " UNIT_DIR "); implies --no-enable\n"
+    "  --no-enable     do not run systemctl\n"
+    "Default: --systemd when systemd runs, else --cron.\n"
+    "\n"
+    "Exit status: 0 done (or nothing to change), 1 declined, 2 usage or\n"
+    "configuration error, 3 a file could not be written.\n";
+
+struct sched {
+    const char *action;
+    bool cron, yes, enable;
+    const char *cron_file, *unit_dir;
+    char binary[PATH_MAX], config[PATH_MAX];
+};
+
+static const char unit_template[] =
+    "# camsnap agent (written by `camsnap schedule install --systemd`)\n"
+    "[Unit]\n"
+    "Description=camsnap camera snapshot agent\n"
+    "After=network-online.target\n"
+    "Wants=network-online.target\n"
+    "\n"
+    "[Service]\n"
+    "Type=notify\n"
+    "NotifyAccess=main\n"
+    "ExecStart=%s -c %s run\n"
+    "ExecReload=/bin/kill -HUP $MAINPID\n"
+    "Restart=always\n"
+    "RestartSec=10s\n"
+    "WatchdogSec=120s\n"
+    "TimeoutStopSec=90s\n"
+    "UMask=0027\n"
+    "NoNewPrivileges=yes\n"
+    "ProtectSystem=strict\n"
+    "ReadWritePaths=%s\n"
+    "ProtectHome=yes\n"
+    "PrivateTmp=yes\n"
+    "PrivateDevices=yes\n"
+    "ProtectKernelTunables=yes\n"
+    "ProtectKernelModules=yes\n"
+    "ProtectControlGroups=yes\n"
+    "RestrictSUIDSGID=yes\n"
+    "RestrictRealtime=yes\n"
+    "LockPersonality=yes\n"
+    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n"
+    "SystemCallArchitectures=native\n"
+    "\n"
+    "[Install]\n"
+    "WantedBy=multi-user.target\n";
+
+/* Cron's day-of-week field for a weekday mask. */
+static void cron_days(int mask, char *out, size_t sz)
+{
+    size_t n = 0;
+
+    if ((mask & UNITS_ALL_DAYS) == UNITS_ALL_DAYS) {
+        snprintf(out, sz, "*");
+        return;
+    }
+    out[0] = '\0';
+    for (int d = 0; d < 7; d++)
+        if (mask & (1 << d))
+            n += (size_t)snprintf(out + n, sz - n, "%s%d", n ? "," : "", d);
+}
+
+static void cron_text(const struct config *cfg, const struct sched *s, char *out, size_t sz)
+{
+    const struct window *w = &cfg->general.window;
+    char cmd[2 * PATH_MAX + 64], dow[32], hours[96] = "";
+    size_t n = 0;
+    int len, start_h = w->start_min / 60, start_m = w->start_min % 60;
+
+    snprintf(cmd, sizeof(cmd), "root %s -c %s run --exit-after-window >/dev/null 2>&1",
+             s->binary, s->config);
+    cron_days(cfg->general.days, dow, sizeof(dow));
+    len = (w->always || w->start_min == w->end_min) ? 1440
+                                                    : (w->end_min - w->start_min + 1440) % 1440;
+    for (int t = 120; t < len; t += 120)
+        n += (size_t)snprintf(hours + n, sizeof(hours) - n, "%s%d", n ? "," : "",
+                              (start_h + t / 60) % 24);
+    n = (size_t)snprintf(out, sz,
+                         "# camsnap (written by `camsnap schedule install --cron`; remove with\n"
+                         "# `camsnap schedule remove --cron`). Starts the agent when the window\n"
+                         "# opens; the 2-hourly starts revive it if it died (a running agent\n"
+                         "# holds the state directory's lock, so they do nothing then).\n"
+                         "SHELL=/bin/sh\n"
+                         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+    if (w->always || w->start_min == w->end_min)
+        n += (size_t)snprintf(out + n, sz - n, "@reboot %s\n", cmd);
+    else
+        n += (size_t)snprintf(out + n, sz - n, "%d %d * * %s %s\n", start_m, start_h, dow, cmd);
+    if (hours[0])
+        snprintf(out + n, sz - n, "%d %s * * %s %s\n", start_m, hours,
+                 w->end_min < w->start_min ? "*" : dow, cmd);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t n;
+
+    if (!f)
+        return NULL;
+    n = getdelim(&buf, &cap, '\0', f);
+    fclose(f);
+    if (n < 0) {
+        free(buf);
+        return strdup("");
+    }
+    return buf;
+}
+
+static bool confirm(const struct sched *s, const char *path, const char *text)
+{
+    char answer[16];
+
+    printf("%s %s:\n\n%s\n", s->action[0] == 'r' ? "camsnap will remove" : "camsnap will write",
+           path, text);
+    if (s->yes)
+        return true;
+    if (!isatty(STDIN_FILENO)) {
+        fprintf(stderr, "camsnap: not a terminal: run again with --yes to go ahead\n");
+        return false;
+    }
+    printf("Go ahead? [y/N] ");
+    fflush(stdout);
+    return fgets(answer, sizeof(answer), stdin) && (answer[0] == 'y' || answer[0] == 'Y');
+}
+
+static int write_atomic(const char *path, const char *text, mode_t mode)
+{
+    char tmp[PATH_MAX + 16];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    if (!(f = fopen(tmp, "we")) || fputs(text, f) == EOF || fflush(f) || fsync(fileno(f)) ||
+        fclose(f) || chmod(tmp, mode) || rename(tmp, path)) {
+        perror(path);
+        unlink(tmp);
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK_;
+}
+
+static int systemctl(const struct sched *s, const char *args)
+{
+    char cmd[256];
+
+    if (!s->enable)
+        return EXIT_OK_;
+    snprintf(cmd, sizeof(cmd), "systemctl %s", args);
+    printf("running: %s\n", cmd);
+    return system(cmd) == 0 ? EXIT_OK_ : EXIT_RUNTIME;
+}
+
+static int install(const struct sched *s, const char *path, const char *text)
+{
+    char *old = read_file(path);
+    int ex;
+
+    if (old && !strcmp(old, text)) {
+        printf("%s is already installed as shown; nothing changed\n", path);
+        free(old);
+        return EXIT_OK_;
+    }
+    free(old);
+    if (!confirm(s, path, text))
+        return EXIT_PARTIAL;
+    if ((ex = write_atomic(path, text, s->cron ? 0644 : 0644)))
+        return ex;
+    printf("wrote %s\n", path);
+    if (!s->cron && !(ex = systemctl(s, "daemon-reload")))
+        ex = systemctl(s, "enable --now " UNIT_NAME);
+    return ex;
+}
+
+static int remove_it(const struct sched *s, const char *path)
+{
+    char *old = read_file(path);
+
+    if (!old) {
+        printf("%s is not installed; nothing changed\n", path);
+        return EXIT_OK_;
+    }
+    if (!confirm(s, path, old)) {
+        free(old);
+        return EXIT_PARTIAL;
+    }
+    free(old);
+    if (!s->cron)
+        systemctl(s, "disable --now " UNIT_NAME);
+    if (unlink(path) != 0) {
+        perror(path);
+        return EXIT_RUNTIME;
+    }
+    printf("removed %s\n", path);
+    return s->cron ? EXIT_OK_ : systemctl(s, "daemon-reload");
+}
+
+static int run_action(const struct config *cfg, struct sched *s)
+{
+    char path[PATH_MAX], text[16384], *old;
+
+    if (s->cron) {
+        snprintf(path, sizeof(path), "%s", s->cron_file);
+        cron_text(cfg, s, text, sizeof(text));
+    } else {
+        snprintf(path, sizeof(path), "%s/%s", s->unit_dir, UNIT_NAME);
+        snprintf(text, sizeof(text), unit_template, s->binary, s->config,
+                 cfg->general.state_dir);
+    }
+    if (!strcmp(s->action, "install"))
+        return install(s, path, text);
+    if (!strcmp(s->action, "remove"))
+        return remove_it(s, path);
+    old = read_file(path);
+    printf("%s: %s\n", path, old ? "installed" : "not installed");
+    if (old && *old)
+        printf("\n%s", old);
+    free(old);
+    return EXIT_OK_;
+}
+
+int cmd_schedule(const struct cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"cron", no_argument, NULL, 'c'},        {"systemd", no_argument, NULL, 's'},
+        {"yes", no_argument, NULL, 'y'},         {"cron-file", required_argument, NULL, 'f'},
+        {"unit-dir", required_argument, NULL, 'u'}, {"no-enable", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},        {0},
+    };
+    struct sched s = {.cron_file = CRON_FILE, .unit_dir = UNIT_DIR, .enable = true};
+    struct config *cfg;
+    int c, ex, mode = 0;
+
+    s.cron = access("/run/systemd/system", F_OK) != 0;
+    while ((c = getopt_long(argc, argv, "hy", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': s.cron = true; mode++; break;
+        case 's': s.cron = false; mode++; break;
+        case 'y': s.yes = true; break;
+        case 'f': s.cron_file = optarg; break;
+        case 'u': s.unit_dir = optarg; s.enable = false; break;
+        case 'n': s.enable = false; break;
+        case 'h': fputs(usage, stdout); return EXIT_OK_;
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || mode > 1 ||
+        (strcmp(argv[optind], "install") && strcmp(argv[optind], "remove") &&
+         strcmp(argv[optind], "show"))) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    s.action = argv[optind];
+    if (!realpath("/proc/self/exe", s.binary) || !realpath(cli->config_path, s.config)) {
+        fprintf(stderr, "camsnap: schedule: cannot resolve %s\n", cli->config_path);
+        return EXIT_USAGE;
+    }
+    if ((ex = cli_load_config(cli, &cfg)))
+        return ex;
+    ex = run_action(cfg, &s);
+    config_free(cfg);
+    return ex;
+}
