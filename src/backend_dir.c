@@ -5,12 +5,16 @@
  *   {path}/{bucket}/camera_<name>/<still>   objects, written atomically and
  *                                           never replaced (same bytes = exists,
  *                                           other bytes = conflict)
- *   {path}/rows/<image_id>.json             one row per still, created with
- *                                           O_EXCL (second insert = exists)
+ *   {path}/rows/<image_id>.json             one row per still (second insert =
+ *                                           exists)
+ *   {path}/.staging/                        files being written; moved into place
+ *                                           with renameat2(RENAME_NOREPLACE), so
+ *                                           no reader ever sees a partial one
  *
  * Work is done synchronously in start(); results are handed out by poll(),
  * as the backend interface requires.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -34,7 +38,12 @@ struct dirbe {
     char bucket[128];
     struct done_item *head, **tail;
     int wake[2];                /* self-pipe for backend_wakeup */
+    unsigned long staged;       /* staging file counter */
 };
+
+#define STAGING ".staging"
+
+
 
 static int mkdirs(const char *path, size_t upto)
 {
@@ -53,6 +62,27 @@ static int mkdirs(const char *path, size_t upto)
         *p = '/';
     }
     return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Creates root/rows and root/.staging, emptying the latter (a crash's
+ * leftovers: never published, so never seen by a reader). */
+static int prepare_dirs(struct dirbe *d)
+{
+    char path[PATH_MAX];
+    struct dirent *de;
+    DIR *dir;
+
+    snprintf(path, sizeof(path), "%s/rows", d->root);
+    if (mkdirs(path, strlen(path)))
+        return -1;
+    snprintf(path, sizeof(path), "%s/" STAGING, d->root);
+    if (mkdirs(path, strlen(path)) || !(dir = opendir(path)))
+        return -1;
+    while ((de = readdir(dir)))
+        if (de->d_name[0] != '.')
+            unlinkat(dirfd(dir), de->d_name, 0);
+    closedir(dir);
+    return 0;
 }
 
 static int write_file_sync(int fd, const uint8_t *data, size_t len)
@@ -111,32 +141,45 @@ static int same_content(const char *path, const uint8_t *data, size_t len, int64
     return same;
 }
 
+/* Writes data to a staging file and moves it to `path` without replacing
+ * anything: returns 0, EEXIST when path exists, or another errno. Staging
+ * lives outside the bucket and rows, so a crash never leaves a partial
+ * object or row where readers look; leftovers are removed at start. */
+static int publish(struct dirbe *d, const char *path, const uint8_t *data, size_t len)
+{
+    char tmp[PATH_MAX];
+    int fd, e = 0;
+
+    snprintf(tmp, sizeof(tmp), "%s/" STAGING "/%ld-%lu", d->root, (long)getpid(),
+             d->staged++);
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
+        return errno;
+    if (write_file_sync(fd, data, len) != 0)
+        e = errno;
+    close(fd);
+    if (!e && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0)
+        e = errno;
+    if (e)
+        unlink(tmp);
+    else
+        fsync_dir(path);
+    return e;
+}
+
 static void put_object(struct dirbe *d, const struct dl_request *req, struct dl_result *r)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 32];
-    int fd, n = snprintf(path, sizeof(path), "%s/%s/%s", d->root, d->bucket, req->path);
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof(path), "%s/%s/%s", d->root, d->bucket, req->path);
     int64_t size = -1;
 
     if (n < 0 || (size_t)n >= sizeof(path) || mkdirs(path, (size_t)(strrchr(path, '/') - path)))
         goto fail;
-    snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
-        goto fail;
-    if (write_file_sync(fd, req->data, req->len) != 0) {
-        close(fd);
-        unlink(tmp);
-        goto fail;
-    }
-    close(fd);
-    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
-        fsync_dir(path);
+    if (!(errno = publish(d, path, req->data, req->len))) {
         r->cls = DL_OK;
         snprintf(r->message, sizeof(r->message), "stored %s", req->path);
         return;
     }
-    n = errno;
-    unlink(tmp);
-    if (n != EEXIST)
+    if (errno != EEXIST)
         goto fail;
     n = same_content(path, req->data, req->len, &size);
     r->cls = n == 1 ? DL_EXISTS : DL_CONFLICT;
@@ -153,29 +196,25 @@ fail:
 
 static void put_row(struct dirbe *d, const struct dl_request *req, struct dl_result *r)
 {
-    char path[PATH_MAX];
-    int fd;
+    char path[PATH_MAX], *text = NULL;
+    size_t len = strlen(req->row_json);
 
-    snprintf(path, sizeof(path), "%s/rows", d->root);
-    if (mkdirs(path, strlen(path)))
-        goto fail;
     snprintf(path, sizeof(path), "%s/rows/%s.json", d->root, req->image_id);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0 && errno == EEXIST) {
+    if (!(text = malloc(len + 2))) {
+        errno = ENOMEM;
+        goto fail;
+    }
+    memcpy(text, req->row_json, len);
+    memcpy(text + len, "\n", 2);
+    errno = publish(d, path, (const uint8_t *)text, len + 1);
+    free(text);
+    if (errno == EEXIST) {
         r->cls = DL_EXISTS;
         snprintf(r->message, sizeof(r->message), "row %s already exists", req->image_id);
         return;
     }
-    if (fd < 0)
+    if (errno)
         goto fail;
-    if (write_file_sync(fd, (const uint8_t *)req->row_json, strlen(req->row_json)) != 0 ||
-        write_file_sync(fd, (const uint8_t *)"\n", 1) != 0) {
-        close(fd);
-        unlink(path);
-        goto fail;
-    }
-    close(fd);
-    fsync_dir(path);
     r->cls = DL_OK;
     snprintf(r->message, sizeof(r->message), "row %s inserted", req->image_id);
     return;
@@ -291,7 +330,8 @@ enum cs_err backend_dir_new(const struct config_upload *cfg, void **state, char 
     snprintf(d->root, sizeof(d->root), "%s", cfg->path);
     snprintf(d->bucket, sizeof(d->bucket), "%s", cfg->bucket ? cfg->bucket : "ASE");
     d->tail = &d->head;
-    if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) != 0 || mkdirs(d->root, strlen(d->root))) {
+    if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) != 0 || mkdirs(d->root, strlen(d->root)) ||
+        prepare_dirs(d)) {
         snprintf(err, errsz, "cannot use delivery directory %s: %s", d->root, strerror(errno));
         free(d);
         return CS_IO;

@@ -1,16 +1,17 @@
 /*
- * config.c - the key table, the INI parser glue and the validation of the
+ * config.c - the INI parser glue, the loading and the validation of the
  * camsnap configuration.
  *
- * Everything about a key lives in one row of `keys[]`: defaults are parsed
- * by the same parse_value() as file values, and config_print_effective(),
- * config_print_reference() and config_print_sample() walk the same table.
+ * Everything about a key lives in one row of the key table (config_keys.c):
+ * defaults are parsed by the same config__parse_value() as file values, and
+ * config_print_effective(), config_print_reference() and
+ * config_print_sample() (config_print.c) walk the same table.
  *
  * inih splits lines into key and value; our reader feeds it the text and
  * counts lines itself, and it also reads [section] headers (inih truncates
  * them and does not report them), so every message names FILE:LINE.
  */
-#include "config.h"
+#include "config_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,190 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-
 #define CONFIG_LINE_MAX 65536         /* inih buffer: line + "\r\n" + NUL */
 #define CONFIG_FILE_MAX (1024 * 1024) /* a config file larger than this is a mistake */
-#define SECRET_FILE_MAX 4096
 #define VAR_NAME_MAX 128
-#define SHOWN_MAX 80 /* longest value echoed in a message */
 #define LABEL_MAX (SHOWN_MAX + 16)
-#define MASK "********"
-
-enum section { SEC_GENERAL, SEC_UPLOAD, SEC_CAMERA };
-
-enum key_type {
-    KT_STRING,
-    KT_PATH,
-    KT_SECRET,
-    KT_SECRET_FILE,
-    KT_DURATION,
-    KT_SIZE,
-    KT_INT,
-    KT_BOOL,
-    KT_ENUM,
-    KT_WINDOW,
-    KT_DAYS,
-    KT_RESOLUTION,
-    KT_TIMEZONE
-};
-
-struct key_def {
-    enum section sec;
-    const char *name;
-    enum key_type type;
-    const char *def;            /* default, parsed like a file value; NULL: unset */
-    int64_t min, max;           /* DURATION, SIZE, INT; max == 0: no maximum */
-    size_t off;                 /* field in config_general, config_upload or camera_config */
-    size_t off2;                /* RESOLUTION: the height field */
-    const char *const *choices; /* ENUM: NULL-terminated, index == enum value */
-    const char *fills;          /* SECRET_FILE: the SECRET key it fills (same off) */
-    const char *example;        /* shown in the sample when there is no default */
-    const char *help;
-};
-
-/* Where a value came from; one per key set other than by its default. */
-struct config_origin {
-    enum section sec;
-    size_t cam; /* camera index for SEC_CAMERA */
-    const struct key_def *key;
-    int lineno;    /* line in the file; 0 with override */
-    bool override; /* --state-dir */
-    bool env_only; /* the value was nothing but ${...} expansions */
-    bool from_url; /* credentials moved out of the camera url */
-    bool url_pw;   /* camera url: the raw text writes a password in clear */
-    char *var;     /* first ${VAR} expanded, or NULL */
-    char *file;    /* SECRET_FILE: the path that was read */
-};
-
-_Static_assert(sizeof(enum log_level) == sizeof(int), "enum fields are stored as int");
-_Static_assert(sizeof(enum upload_backend) == sizeof(int), "enum fields are stored as int");
-_Static_assert(sizeof(enum transport) == sizeof(int), "enum fields are stored as int");
-_Static_assert(sizeof(enum image_url_form) == sizeof(int), "enum fields are stored as int");
-
-static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
-static const char *const backend_names[] = {"none", "supabase", "dir", NULL};
-static const char *const transport_names[] = {"tcp", "udp", NULL};
-static const char *const image_url_names[] = {"public", "path", NULL};
-
-#define OFF_G(f) offsetof(struct config_general, f)
-#define OFF_U(f) offsetof(struct config_upload, f)
-#define OFF_C(f) offsetof(struct camera_config, f)
-
-/* One row per key; kept one row per key by hand for reading. */
-/* clang-format off */
-static const struct key_def keys[] = {
-    { .sec = SEC_GENERAL, .name = "state_dir", .type = KT_PATH, .def = "/var/lib/camsnap",
-      .off = OFF_G(state_dir), .help = "Directory for the spool, the tracking database and logs." },
-    { .sec = SEC_GENERAL, .name = "interval", .type = KT_DURATION, .def = "5m", .min = 1000,
-      .off = OFF_G(interval_ms), .help = "Time between two capture rounds (at least 1s)." },
-    { .sec = SEC_GENERAL, .name = "window", .type = KT_WINDOW, .def = "11:00-22:00",
-      .off = OFF_G(window),
-      .help = "Daily capture window HH:MM-HH:MM in local time (may cross midnight), or always." },
-    { .sec = SEC_GENERAL, .name = "days", .type = KT_DAYS, .def = "all",
-      .off = OFF_G(days),
-      .help = "Weekdays on which the window applies: all, or days and ranges (mon-fri, sat,sun)." },
-    { .sec = SEC_GENERAL, .name = "stop_grace", .type = KT_DURATION, .def = "20s", .min = 1000,
-      .off = OFF_G(stop_grace_ms),
-      .help = "On SIGTERM/SIGINT: how long in-flight captures and uploads may take before exit." },
-    { .sec = SEC_GENERAL, .name = "drain_grace", .type = KT_DURATION, .def = "10m", .min = 0,
-      .off = OFF_G(drain_grace_ms),
-      .help = "At the end of the window: how long run --exit-after-window drains the backlog." },
-    { .sec = SEC_GENERAL, .name = "timezone", .type = KT_TIMEZONE, .example = "Europe/Paris",
-      .off = OFF_G(timezone),
-      .help = "Time zone of the window, a name under /usr/share/zoneinfo; unset: system time." },
-    { .sec = SEC_GENERAL, .name = "restaurant_id", .type = KT_STRING, .example = "store-001",
-      .off = OFF_G(restaurant_id), .help = "Site identifier sent with every row (optional)." },
-    { .sec = SEC_GENERAL, .name = "log_level", .type = KT_ENUM, .def = "info",
-      .choices = log_level_names, .off = OFF_G(log_level),
-      .help = "Least severe message level that is logged." },
-    { .sec = SEC_GENERAL, .name = "log_files", .type = KT_BOOL, .def = "yes",
-      .off = OFF_G(log_files), .help = "Also write daily log files under state_dir/logs." },
-    { .sec = SEC_GENERAL, .name = "log_retention", .type = KT_INT, .def = "14", .min = 0,
-      .max = 3650, .off = OFF_G(log_retention_days), .help = "Days to keep daily log files." },
-    { .sec = SEC_GENERAL, .name = "workers", .type = KT_INT, .def = "8", .min = 1, .max = 64,
-      .off = OFF_G(workers), .help = "Cameras captured at the same time within a round." },
-    { .sec = SEC_GENERAL, .name = "jpeg_quality", .type = KT_INT, .def = "90", .min = 1,
-      .max = 100, .off = OFF_G(jpeg_quality),
-      .help = "JPEG quality used when an image has to be encoded." },
-
-    { .sec = SEC_UPLOAD, .name = "backend", .type = KT_ENUM, .def = "none",
-      .choices = backend_names, .off = OFF_U(backend),
-      .help = "Where snapshots go: none (kept locally), supabase, or dir." },
-    { .sec = SEC_UPLOAD, .name = "url", .type = KT_STRING,
-      .example = "https://example.supabase.co", .off = OFF_U(url),
-      .help = "Supabase project URL (backend = supabase)." },
-    { .sec = SEC_UPLOAD, .name = "key", .type = KT_SECRET, .example = "${SUPABASE_KEY}",
-      .off = OFF_U(key), .help = "Supabase API key; better use key_file or ${ENV}." },
-    { .sec = SEC_UPLOAD, .name = "key_file", .type = KT_SECRET_FILE, .fills = "key",
-      .example = "/etc/camsnap/supabase.key", .off = OFF_U(key),
-      .help = "File whose first line is the API key (mode 600)." },
-    { .sec = SEC_UPLOAD, .name = "bucket", .type = KT_STRING, .def = "ASE",
-      .off = OFF_U(bucket), .help = "Supabase storage bucket for the images." },
-    { .sec = SEC_UPLOAD, .name = "table", .type = KT_STRING, .def = "ASE_Snapshot",
-      .off = OFF_U(table), .help = "Supabase table that receives one row per snapshot." },
-    { .sec = SEC_UPLOAD, .name = "path", .type = KT_PATH, .example = "/srv/camsnap-delivered",
-      .off = OFF_U(path), .help = "Destination directory (backend = dir)." },
-    { .sec = SEC_UPLOAD, .name = "image_url", .type = KT_ENUM, .def = "public",
-      .choices = image_url_names, .off = OFF_U(image_url),
-      .help = "What the row references: the public URL or the bucket path." },
-    { .sec = SEC_UPLOAD, .name = "ca_file", .type = KT_PATH,
-      .example = "/etc/ssl/certs/ca-certificates.crt", .off = OFF_U(ca_file),
-      .help = "CA bundle for HTTPS; unset: the system store." },
-    { .sec = SEC_UPLOAD, .name = "concurrency", .type = KT_INT, .def = "4", .min = 1,
-      .max = 32, .off = OFF_U(concurrency), .help = "Uploads in flight at the same time." },
-    { .sec = SEC_UPLOAD, .name = "connect_timeout", .type = KT_DURATION, .def = "10s",
-      .min = 1, .off = OFF_U(connect_timeout_ms),
-      .help = "Time allowed to connect to the upload server." },
-    { .sec = SEC_UPLOAD, .name = "timeout", .type = KT_DURATION, .def = "60s", .min = 1,
-      .off = OFF_U(timeout_ms), .help = "Time allowed for one whole upload request." },
-    { .sec = SEC_UPLOAD, .name = "backoff_base", .type = KT_DURATION, .def = "30s",
-      .off = OFF_U(backoff_base_ms),
-      .help = "First retry delay after a failure, doubled each time; 0: use retry_interval." },
-    { .sec = SEC_UPLOAD, .name = "backoff_cap", .type = KT_DURATION, .def = "30m",
-      .off = OFF_U(backoff_cap_ms), .help = "Longest retry delay." },
-    { .sec = SEC_UPLOAD, .name = "retry_interval", .type = KT_DURATION, .def = "10m", .min = 1,
-      .off = OFF_U(retry_interval_ms), .help = "Fixed retry delay when backoff_base = 0." },
-
-    { .sec = SEC_CAMERA, .name = "url", .type = KT_STRING,
-      .example = "rtsp://192.0.2.27:554/Streaming/Channels/101", .off = OFF_C(url),
-      .help = "Required: rtsp://, rtsps://, http:// (snapshot) or synthetic://WIDTHxHEIGHT." },
-    { .sec = SEC_CAMERA, .name = "username", .type = KT_STRING, .example = "admin",
-      .off = OFF_C(username), .help = "User name for the camera." },
-    { .sec = SEC_CAMERA, .name = "password", .type = KT_SECRET, .example = "${CAM27_PASSWORD}",
-      .off = OFF_C(password), .help = "Camera password; better use password_file or ${ENV}." },
-    { .sec = SEC_CAMERA, .name = "password_file", .type = KT_SECRET_FILE, .fills = "password",
-      .example = "/etc/camsnap/cam27.pass", .off = OFF_C(password),
-      .help = "File whose first line is the password (mode 600)." },
-    { .sec = SEC_CAMERA, .name = "resolution", .type = KT_RESOLUTION, .example = "2592x1944",
-      .off = OFF_C(width), .off2 = OFF_C(height),
-      .help = "Expected image size; a different size is kept and flagged." },
-    { .sec = SEC_CAMERA, .name = "transport", .type = KT_ENUM, .def = "tcp",
-      .choices = transport_names, .off = OFF_C(transport), .help = "RTSP transport." },
-    { .sec = SEC_CAMERA, .name = "connect_timeout", .type = KT_DURATION, .def = "5s", .min = 1,
-      .off = OFF_C(connect_timeout_ms), .help = "Time allowed to connect to the camera." },
-    { .sec = SEC_CAMERA, .name = "read_timeout", .type = KT_DURATION, .def = "5s", .min = 1,
-      .off = OFF_C(read_timeout_ms), .help = "Longest silence allowed while reading." },
-    { .sec = SEC_CAMERA, .name = "timeout", .type = KT_DURATION, .def = "15s", .min = 1,
-      .off = OFF_C(deadline_ms), .help = "Time allowed for one whole capture." },
-    { .sec = SEC_CAMERA, .name = "max_body", .type = KT_SIZE, .def = "20MB", .min = 1,
-      .off = OFF_C(max_body_bytes), .help = "Largest HTTP snapshot accepted." },
-    { .sec = SEC_CAMERA, .name = "enabled", .type = KT_BOOL, .def = "yes",
-      .off = OFF_C(enabled), .help = "Capture this camera; a disabled one stays configured." },
-};
-/* clang-format on */
-
-#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
-
-/* Renamed keys: still accepted, with a note. */
-static const struct {
-    enum section sec;
-    const char *from, *to;
-} aliases[] = {
-    {SEC_GENERAL, "quality", "jpeg_quality"},
-    {SEC_GENERAL, "log_retention_days", "log_retention"},
-    {SEC_CAMERA, "rtsp_transport", "transport"},
-};
 
 static const char *const section_names[] = {"general", "upload", "camera"};
 
@@ -242,7 +63,7 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static bool is_alnum(char c)
+bool config__is_alnum(char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
@@ -252,59 +73,7 @@ static char lower(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-static void free_str(char *s)
-{
-    if (!s)
-        return;
-    explicit_bzero(s, strlen(s));
-    free(s);
-}
-
-static void *field(void *base, size_t off)
-{
-    return (char *)base + off;
-}
-
-static const void *cfield(const void *base, size_t off)
-{
-    return (const char *)base + off;
-}
-
-/* Formats into buf like snprintf; a result that does not fit ends in "...".
- * For messages and display only, where a cut text is acceptable. Returns buf. */
-static char *PRINTF_LIKE(3, 4) bprintf(char *buf, size_t sz, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(buf, sz, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        buf[0] = '\0';
-    else if ((size_t)n >= sz && sz > 4)
-        memcpy(buf + sz - 4, "...", 4);
-    return buf;
-}
-
-/* Copies s for a message: control characters become '?', long text is cut. */
-static const char *shown(const char *s, char *buf, size_t sz)
-{
-    size_t i = 0;
-
-    for (; *s && i + 1 < sz; s++) {
-        if (i + 4 >= sz && s[1]) {
-            memcpy(buf + i, "...", 3);
-            i += 3;
-            break;
-        }
-        buf[i++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
-    }
-    buf[i] = '\0';
-    return buf;
-}
-
-/* Like shown(), but hides the user:password@ part of a URL. */
+/* Like config__shown(), but hides the user:password@ part of a URL. */
 static const char *shown_url(const char *url, char *buf, size_t sz)
 {
     const char *auth = strstr(url, "://");
@@ -317,9 +86,9 @@ static const char *shown_url(const char *url, char *buf, size_t sz)
         if (host[i] == '@')
             at = host + i;
     if (!at)
-        return shown(url, buf, sz);
-    shown(at + 1, tmp, sizeof(tmp));
-    bprintf(buf, sz, "%.*s***@%s", (int)(host - url > 20 ? 20 : host - url), url, tmp);
+        return config__shown(url, buf, sz);
+    config__shown(at + 1, tmp, sizeof(tmp));
+    config__bprintf(buf, sz, "%.*s***@%s", (int)(host - url > 20 ? 20 : host - url), url, tmp);
     return buf;
 }
 
@@ -347,25 +116,6 @@ static void PRINTF_LIKE(5, 6)
     fputc('\n', p->errs);
 }
 
-/* ---- the key table ---------------------------------------------------- */
-
-static const struct key_def *find_key(enum section sec, const char *name)
-{
-    for (size_t i = 0; i < N_KEYS; i++)
-        if (keys[i].sec == sec && strcmp(keys[i].name, name) == 0)
-            return &keys[i];
-    return NULL;
-}
-
-static const struct key_def *file_key_for(const struct key_def *secret)
-{
-    for (size_t i = 0; i < N_KEYS; i++)
-        if (keys[i].type == KT_SECRET_FILE && keys[i].sec == secret->sec &&
-            strcmp(keys[i].fills, secret->name) == 0)
-            return &keys[i];
-    return NULL;
-}
-
 static void *section_base(struct config *cfg, enum section sec, size_t cam)
 {
     if (sec == SEC_GENERAL)
@@ -373,11 +123,6 @@ static void *section_base(struct config *cfg, enum section sec, size_t cam)
     if (sec == SEC_UPLOAD)
         return &cfg->upload;
     return &cfg->cameras[cam];
-}
-
-static bool is_string_type(enum key_type t)
-{
-    return t == KT_STRING || t == KT_PATH || t == KT_SECRET || t == KT_TIMEZONE;
 }
 
 /* Case-insensitive Levenshtein distance; large for long input. */
@@ -432,326 +177,27 @@ static const char *suggest(const char *word, const char *const *names, size_t n)
     return best;
 }
 
-/* ---- values ----------------------------------------------------------- */
-
-static enum cs_err set_string(char **dst, const char *text)
-{
-    char *copy = NULL;
-
-    if (*text && !(copy = strdup(text)))
-        return CS_NOMEM;
-    free_str(*dst);
-    *dst = copy;
-    return CS_OK;
-}
-
-static enum cs_err parse_timezone(const char *text, char **dst, char *why, size_t wsz)
-{
-    const char *dir = getenv("TZDIR");
-    char q[SHOWN_MAX], path[4096];
-    struct stat st;
-    int n;
-
-    if (!*text)
-        return set_string(dst, text);
-    shown(text, q, sizeof(q));
-    for (const char *s = text; *s; s++) {
-        if (!is_alnum(*s) && !strchr("/_+-.", *s)) {
-            bprintf(why, wsz,
-                    "\"%s\" is not a time zone name; expected a name such as "
-                    "Europe/Paris or UTC",
-                    q);
-            return CS_CONFIG;
-        }
-    }
-    if (text[0] == '/' || strstr(text, "..")) {
-        bprintf(why, wsz,
-                "\"%s\" is not a time zone name; expected a name such as "
-                "Europe/Paris or UTC",
-                q);
-        return CS_CONFIG;
-    }
-    if (!dir || !*dir)
-        dir = "/usr/share/zoneinfo";
-    n = snprintf(path, sizeof(path), "%s/%s", dir, text);
-    if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) || !S_ISREG(st.st_mode)) {
-        bprintf(why, wsz,
-                "unknown time zone \"%s\" (no file %s/%s); expected a name such "
-                "as Europe/Paris or UTC",
-                q, dir, q);
-        return CS_CONFIG;
-    }
-    return set_string(dst, text);
-}
-
-/* Reads the first line of an existing, private, non-empty file. */
-static enum cs_err read_secret_line(const char *path, char *buf, size_t sz, size_t *out_len,
-                                    char *why, size_t wsz)
-{
-    char q[SHOWN_MAX];
-    struct stat st;
-    size_t len = 0;
-    ssize_t n;
-    int fd;
-
-    shown(path, q, sizeof(q));
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        bprintf(why, wsz,
-                "cannot read %s: %s; expected a file holding the secret on its "
-                "first line",
-                q, strerror(errno));
-        return CS_CONFIG;
-    }
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        bprintf(why, wsz, "%s is not a regular file; expected a file holding the secret", q);
-        goto out_fail;
-    }
-    if (st.st_mode & 077) {
-        bprintf(why, wsz, "%s is readable by group or others (mode %04o); run: chmod 600 %s", q,
-                (unsigned)(st.st_mode & 07777), q);
-        goto out_fail;
-    }
-    while (len + 1 < sz && (n = read(fd, buf + len, sz - 1 - len)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            bprintf(why, wsz, "cannot read %s: %s", q, strerror(errno));
-            goto out_fail;
-        }
-        len += (size_t)n;
-    }
-    close(fd);
-    buf[len] = '\0';
-    *out_len = len;
-    return CS_OK;
-out_fail:
-    close(fd);
-    return CS_CONFIG;
-}
-
-static enum cs_err parse_secret_file(const struct key_def *k, const char *path, void *base,
-                                     char *why, size_t wsz)
-{
-    char buf[SECRET_FILE_MAX], q[SHOWN_MAX];
-    const char *nl;
-    enum cs_err rc;
-    size_t n, len = 0;
-
-    if (!*path) {
-        bprintf(why, wsz, "is empty; expected the path of a file holding the secret");
-        return CS_CONFIG;
-    }
-    rc = read_secret_line(path, buf, sizeof(buf), &len, why, wsz);
-    if (rc)
-        goto out;
-    shown(path, q, sizeof(q));
-    nl = memchr(buf, '\n', len);
-    n = nl ? (size_t)(nl - buf) : len;
-    if (n == sizeof(buf) - 1 || memchr(buf, '\0', n)) {
-        bprintf(why, wsz, "%s: the first line is too long or holds a NUL byte", q);
-        rc = CS_CONFIG;
-        goto out;
-    }
-    buf[n] = '\0';
-    if (n > 0 && buf[n - 1] == '\r')
-        buf[--n] = '\0';
-    if (n == 0) {
-        bprintf(why, wsz, "%s is empty; expected the secret on its first line", q);
-        rc = CS_CONFIG;
-        goto out;
-    }
-    rc = set_string(field(base, k->off), buf);
-out:
-    explicit_bzero(buf, sizeof(buf));
-    return rc;
-}
-
-static enum cs_err parse_duration_value(const struct key_def *k, const char *text, int64_t *dst,
-                                        char *why, size_t wsz)
-{
-    char q[SHOWN_MAX], lim[32];
-    int64_t v;
-
-    shown(text, q, sizeof(q));
-    if (units_parse_duration(text, &v)) {
-        bprintf(why, wsz,
-                "\"%s\" is not a duration; expected a number with a unit such as "
-                "30s, 5m, 1h30m or 250ms",
-                q);
-        return CS_CONFIG;
-    }
-    if (v < k->min) {
-        bprintf(why, wsz, "\"%s\" is too short; expected at least %s", q,
-                units_format_duration(k->min, lim, sizeof(lim)));
-        return CS_CONFIG;
-    }
-    if (k->max && v > k->max) {
-        bprintf(why, wsz, "\"%s\" is too long; expected at most %s", q,
-                units_format_duration(k->max, lim, sizeof(lim)));
-        return CS_CONFIG;
-    }
-    *dst = v;
-    return CS_OK;
-}
-
-static enum cs_err parse_size_value(const struct key_def *k, const char *text, int64_t *dst,
-                                    char *why, size_t wsz)
-{
-    char q[SHOWN_MAX];
-    int64_t v;
-
-    shown(text, q, sizeof(q));
-    if (units_parse_size(text, &v)) {
-        bprintf(why, wsz,
-                "\"%s\" is not a size; expected a number with a unit such as "
-                "512KB, 20MB or 1.5GiB",
-                q);
-        return CS_CONFIG;
-    }
-    if (v < k->min || (k->max && v > k->max)) {
-        bprintf(why, wsz, "\"%s\" is out of range; expected %lld to %lld bytes", q,
-                (long long)k->min, (long long)(k->max ? k->max : INT64_MAX));
-        return CS_CONFIG;
-    }
-    *dst = v;
-    return CS_OK;
-}
-
-static void list_choices(const char *const *choices, char *buf, size_t sz)
-{
-    size_t off = 0;
-
-    buf[0] = '\0';
-    for (size_t i = 0; choices[i] && off < sz; i++) {
-        int n = snprintf(buf + off, sz - off, "%s%s", i ? ", " : "", choices[i]);
-
-        if (n < 0)
-            break;
-        off += (size_t)n;
-    }
-}
-
-static enum cs_err parse_enum_value(const struct key_def *k, const char *text, int *dst, char *why,
-                                    size_t wsz)
-{
-    char q[SHOWN_MAX], list[128];
-
-    for (int i = 0; k->choices[i]; i++) {
-        if (strcasecmp(text, k->choices[i]) == 0) {
-            *dst = i;
-            return CS_OK;
-        }
-    }
-    list_choices(k->choices, list, sizeof(list));
-    bprintf(why, wsz, "\"%s\" is not one of: %s", shown(text, q, sizeof(q)), list);
-    return CS_CONFIG;
-}
-
-/* Parses a scalar (non-string) value into its field. */
-static enum cs_err parse_scalar(const struct key_def *k, const char *text, void *base, char *why,
-                                size_t wsz)
-{
-    void *dst = field(base, k->off);
-    char q[SHOWN_MAX];
-    int64_t max = k->max ? k->max : INT64_MAX;
-
-    shown(text, q, sizeof(q));
-    switch (k->type) {
-    case KT_INT:
-        if (!units_parse_int(text, k->min, max, dst))
-            return CS_OK;
-        bprintf(why, wsz, "\"%s\" is not a whole number from %lld to %lld", q, (long long)k->min,
-                (long long)max);
-        return CS_CONFIG;
-    case KT_BOOL:
-        if (!units_parse_bool(text, dst))
-            return CS_OK;
-        bprintf(why, wsz,
-                "\"%s\" is not a yes/no value; expected yes, no, true, false, on, "
-                "off, 1 or 0",
-                q);
-        return CS_CONFIG;
-    case KT_DAYS:
-        if (!units_parse_days(text, dst))
-            return CS_OK;
-        bprintf(why, wsz,
-                "\"%s\" is not a set of weekdays; expected all, or days and ranges "
-                "such as mon-fri or sat,sun",
-                q);
-        return CS_CONFIG;
-    case KT_WINDOW:
-        if (!units_parse_window(text, dst))
-            return CS_OK;
-        bprintf(why, wsz,
-                "\"%s\" is not a time window; expected HH:MM-HH:MM such as "
-                "11:00-22:00, or always",
-                q);
-        return CS_CONFIG;
-    case KT_RESOLUTION:
-        if (!*text) {
-            *(int *)dst = 0;
-            *(int *)field(base, k->off2) = 0;
-            return CS_OK;
-        }
-        if (!units_parse_resolution(text, dst, field(base, k->off2)))
-            return CS_OK;
-        bprintf(why, wsz,
-                "\"%s\" is not a resolution; expected WIDTHxHEIGHT such as "
-                "2592x1944",
-                q);
-        return CS_CONFIG;
-    default: bprintf(why, wsz, "internal error: key type %d", (int)k->type); return CS_CONFIG;
-    }
-}
-
-/*
- * Parses text (already ${...}-expanded) into k's field inside base. On
- * failure returns CS_CONFIG with "what was wrong; what was expected" in why
- * (never echoing a secret), or CS_NOMEM.
- */
-static enum cs_err parse_value(const struct key_def *k, const char *text, void *base, char *why,
-                               size_t wsz)
-{
-    switch (k->type) {
-    case KT_STRING:
-    case KT_SECRET: return set_string(field(base, k->off), text);
-    case KT_PATH:
-        if (!*text) {
-            bprintf(why, wsz, "is empty; expected a path");
-            return CS_CONFIG;
-        }
-        return set_string(field(base, k->off), text);
-    case KT_TIMEZONE: return parse_timezone(text, field(base, k->off), why, wsz);
-    case KT_SECRET_FILE: return parse_secret_file(k, text, base, why, wsz);
-    case KT_DURATION: return parse_duration_value(k, text, field(base, k->off), why, wsz);
-    case KT_SIZE: return parse_size_value(k, text, field(base, k->off), why, wsz);
-    case KT_ENUM: return parse_enum_value(k, text, field(base, k->off), why, wsz);
-    default: return parse_scalar(k, text, base, why, wsz);
-    }
-}
-
 static void apply_defaults(struct parser *p, enum section sec, void *base)
 {
     char why[512];
 
-    for (size_t i = 0; i < N_KEYS; i++) {
+    for (size_t i = 0; i < config__n_keys; i++) {
         enum cs_err rc;
 
-        if (keys[i].sec != sec || !keys[i].def)
+        if (config__keys[i].sec != sec || !config__keys[i].def)
             continue;
-        rc = parse_value(&keys[i], keys[i].def, base, why, sizeof(why));
+        rc = config__parse_value(&config__keys[i], config__keys[i].def, base, why, sizeof(why));
         if (rc == CS_NOMEM)
             p->nomem = true;
         else if (rc)
-            report(p, 0, section_names[sec], keys[i].name, "bad built-in default: %s", why);
+            report(p, 0, section_names[sec], config__keys[i].name, "bad built-in default: %s", why);
     }
 }
 
 /* ---- origins ---------------------------------------------------------- */
 
-static struct config_origin *find_origin(const struct config *cfg, enum section sec, size_t cam,
-                                         const struct key_def *k)
+struct config_origin *config__find_origin(const struct config *cfg, enum section sec, size_t cam,
+                                          const struct key_def *k)
 {
     for (size_t i = 0; i < cfg->n_origins; i++) {
         struct config_origin *o = &cfg->origins[i];
@@ -765,7 +211,7 @@ static struct config_origin *find_origin(const struct config *cfg, enum section 
 static struct config_origin *origin_by_name(const struct config *cfg, enum section sec, size_t cam,
                                             const char *name)
 {
-    return find_origin(cfg, sec, cam, find_key(sec, name));
+    return config__find_origin(cfg, sec, cam, config__find_key(sec, name));
 }
 
 static struct config_origin *add_origin(struct parser *p, enum section sec, size_t cam,
@@ -801,7 +247,7 @@ static void note_clear_secret(struct parser *p, int line, const char *what, cons
         return;
     p->clear_line = line;
     p->clear_fix = fix;
-    bprintf(p->clear_what, sizeof(p->clear_what), "%s", what);
+    config__bprintf(p->clear_what, sizeof(p->clear_what), "%s", what);
 }
 
 /* ---- ${VAR} expansion ------------------------------------------------- */
@@ -859,7 +305,7 @@ static bool valid_var_name(const char *s, size_t n)
     if (n == 0 || n >= VAR_NAME_MAX || (s[0] >= '0' && s[0] <= '9'))
         return false;
     for (size_t i = 0; i < n; i++)
-        if (!is_alnum(s[i]) && s[i] != '_')
+        if (!config__is_alnum(s[i]) && s[i] != '_')
             return false;
     return true;
 }
@@ -882,13 +328,13 @@ static const char *expand_var(struct parser *p, const struct key_def *k, const c
     }
     n = (size_t)(close - (s + 2));
     if (!valid_var_name(s + 2, n)) {
-        bprintf(name, sizeof(name), "%.*s", (int)(n < 60 ? n : 60), s + 2);
+        config__bprintf(name, sizeof(name), "%.*s", (int)(n < 60 ? n : 60), s + 2);
         if (k->type == KT_SECRET || (k->sec == SEC_CAMERA && strcmp(k->name, "url") == 0))
-            bprintf(name, sizeof(name), "...");
+            config__bprintf(name, sizeof(name), "...");
         report(p, p->lineno, p->label, k->name,
                "\"${%s}\" is not a variable reference; "
                "expected ${NAME} with letters, digits and '_'",
-               shown(name, q, sizeof(q)));
+               config__shown(name, q, sizeof(q)));
         return NULL;
     }
     memcpy(name, s + 2, n);
@@ -986,16 +432,16 @@ static void record_origin(struct parser *p, const struct key_def *k, const char 
         p->nomem = true;
     if (k->type == KT_SECRET && ex->literal) {
         char what[sizeof(p->clear_what)];
-        const struct key_def *fk = file_key_for(k);
+        const struct key_def *fk = config__file_key_for(k);
 
-        bprintf(what, sizeof(what), "[%s] %s", p->label, k->name);
+        config__bprintf(what, sizeof(what), "[%s] %s", p->label, k->name);
         note_clear_secret(p, p->lineno, what, fk ? fk->name : "a *_file key");
     }
 }
 
 static void set_from_file(struct parser *p, const struct key_def *k, const char *raw)
 {
-    const struct config_origin *prev = find_origin(p->cfg, p->sec, p->cam, k);
+    const struct config_origin *prev = config__find_origin(p->cfg, p->sec, p->cam, k);
     struct expansion ex;
     char why[1024];
     char *val = NULL;
@@ -1010,30 +456,30 @@ static void set_from_file(struct parser *p, const struct key_def *k, const char 
     }
     if (expand(p, k, raw, &val, &ex))
         return;
-    rc = parse_value(k, val, section_base(p->cfg, p->sec, p->cam), why, sizeof(why));
+    rc = config__parse_value(k, val, section_base(p->cfg, p->sec, p->cam), why, sizeof(why));
     if (rc == CS_NOMEM)
         p->nomem = true;
     else if (rc)
         report(p, p->lineno, p->label, k->name, "%s", why);
     else
         record_origin(p, k, raw, val, &ex);
-    free_str(val);
+    config__free_str(val);
 }
 
 static void unknown_key(struct parser *p, const char *name)
 {
-    const char *names[N_KEYS];
+    const char *names[CONFIG__KEYS_MAX];
     const char *other = NULL, *hint;
     char list[512], q[SHOWN_MAX];
     size_t n = 0, off = 0;
 
-    for (size_t i = 0; i < N_KEYS; i++) {
-        if (keys[i].sec == p->sec)
-            names[n++] = keys[i].name;
-        else if (!other && strcmp(keys[i].name, name) == 0)
-            other = section_names[keys[i].sec];
+    for (size_t i = 0; i < config__n_keys; i++) {
+        if (config__keys[i].sec == p->sec)
+            names[n++] = config__keys[i].name;
+        else if (!other && strcmp(config__keys[i].name, name) == 0)
+            other = section_names[config__keys[i].sec];
     }
-    shown(name, q, sizeof(q));
+    config__shown(name, q, sizeof(q));
     hint = suggest(name, names, n);
     if (hint) {
         report(p, p->lineno, p->label, q, "unknown key; did you mean '%s'?", hint);
@@ -1055,16 +501,18 @@ static void unknown_key(struct parser *p, const char *name)
 
 static const struct key_def *lookup_key(struct parser *p, const char *name)
 {
-    const struct key_def *k = find_key(p->sec, name);
+    const struct key_def *k = config__find_key(p->sec, name);
 
     if (k)
         return k;
-    for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
-        if (aliases[i].sec == p->sec && strcmp(aliases[i].from, name) == 0) {
+    for (size_t i = 0; i < config__n_aliases; i++) {
+        const struct key_alias *a = &config__aliases[i];
+
+        if (a->sec == p->sec && strcmp(a->from, name) == 0) {
             if (p->errs)
                 fprintf(p->errs, "%s:%d: note: '%s' is now called '%s'\n", p->name, p->lineno,
-                        aliases[i].from, aliases[i].to);
-            return find_key(p->sec, aliases[i].to);
+                        a->from, a->to);
+            return config__find_key(p->sec, a->to);
         }
     }
     unknown_key(p, name);
@@ -1081,7 +529,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
     if (p->lineno == p->skip_line || p->st == ST_IGNORED)
         return 1;
     if (p->st == ST_NONE) {
-        report(p, p->lineno, NULL, shown(name, q, sizeof(q)),
+        report(p, p->lineno, NULL, config__shown(name, q, sizeof(q)),
                "set before any section; "
                "expected it under [general], [upload] or [camera NAME]");
         return 1;
@@ -1177,10 +625,12 @@ static void begin_section(struct parser *p, const char *b, const char *e)
         ;
     for (r = w; r < e && is_space(*r); r++)
         ;
-    bprintf(raw, sizeof(raw), "%.*s", (int)(e - b < LABEL_MAX ? e - b : LABEL_MAX - 1), b);
-    shown(raw, p->label, sizeof(p->label));
-    bprintf(word, sizeof(word), "%.*s", (int)(w - b < LABEL_MAX ? w - b : LABEL_MAX - 1), b);
-    bprintf(rest, sizeof(rest), "%.*s", (int)(e - r < LABEL_MAX ? e - r : LABEL_MAX - 1), r);
+    config__bprintf(raw, sizeof(raw), "%.*s", (int)(e - b < LABEL_MAX ? e - b : LABEL_MAX - 1), b);
+    config__shown(raw, p->label, sizeof(p->label));
+    config__bprintf(word, sizeof(word), "%.*s", (int)(w - b < LABEL_MAX ? w - b : LABEL_MAX - 1),
+                    b);
+    config__bprintf(rest, sizeof(rest), "%.*s", (int)(e - r < LABEL_MAX ? e - r : LABEL_MAX - 1),
+                    r);
     p->st = ST_IGNORED;
     if (strcmp(word, "general") == 0 || strcmp(word, "upload") == 0) {
         if (r != e) {
@@ -1200,8 +650,8 @@ static void begin_section(struct parser *p, const char *b, const char *e)
     } else {
         char rest_shown[LABEL_MAX];
 
-        unknown_section(p, shown(word, raw, sizeof(raw)),
-                        shown(rest, rest_shown, sizeof(rest_shown)));
+        unknown_section(p, config__shown(word, raw, sizeof(raw)),
+                        config__shown(rest, rest_shown, sizeof(rest_shown)));
     }
 }
 
@@ -1393,7 +843,7 @@ static char *url_decode(const char *b, const char *e, bool *bad)
 
 static void add_url_origin(struct parser *p, size_t i, const char *key, int line, bool env_only)
 {
-    struct config_origin *o = add_origin(p, SEC_CAMERA, i, find_key(SEC_CAMERA, key), line);
+    struct config_origin *o = add_origin(p, SEC_CAMERA, i, config__find_key(SEC_CAMERA, key), line);
 
     if (o) {
         o->env_only = env_only;
@@ -1420,7 +870,7 @@ static void move_credentials(struct parser *p, size_t i, const struct config_ori
         c->password = *pass;
         *pass = NULL;
         add_url_origin(p, i, "password", line, env_only);
-        bprintf(what, sizeof(what), "[%s] url credentials", label);
+        config__bprintf(what, sizeof(what), "[%s] url credentials", label);
         if (clear)
             note_clear_secret(p, line, what, "password_file");
     }
@@ -1456,7 +906,7 @@ static void move_url_credentials(struct parser *p, size_t i, const char *label)
     }
     memcpy(url, c->url, (size_t)(auth - c->url));
     memcpy(url + (auth - c->url), at + 1, strlen(at + 1) + 1);
-    free_str(c->url);
+    config__free_str(c->url);
     c->url = url;
     url = NULL;
     if (bad) {
@@ -1471,8 +921,8 @@ static void move_url_credentials(struct parser *p, size_t i, const char *label)
         move_credentials(p, i, ou, &user, &pass, label);
     }
 out:
-    free_str(user);
-    free_str(pass);
+    config__free_str(user);
+    config__free_str(pass);
     free(url);
 }
 
@@ -1521,7 +971,7 @@ static void validate_camera(struct parser *p, size_t i)
     struct camera_config *c = &p->cfg->cameras[i];
     char label[LABEL_MAX];
 
-    bprintf(label, sizeof(label), "camera %s", c->name);
+    config__bprintf(label, sizeof(label), "camera %s", c->name);
     both_set(p, SEC_CAMERA, i, label, "password", "password_file");
     check_timeouts(p, SEC_CAMERA, i, label, c->connect_timeout_ms, c->deadline_ms, c->lineno);
     if (!c->url) {
@@ -1547,7 +997,7 @@ static void check_mode(struct parser *p, const struct stat *st)
 
 static void apply_override(struct parser *p, const char *dir)
 {
-    const struct key_def *k = find_key(SEC_GENERAL, "state_dir");
+    const struct key_def *k = config__find_key(SEC_GENERAL, "state_dir");
     struct config_origin *o;
 
     if (!dir)
@@ -1556,11 +1006,11 @@ static void apply_override(struct parser *p, const char *dir)
         report(p, 0, "general", "state_dir", "--state-dir is empty; expected a directory");
         return;
     }
-    if (set_string(&p->cfg->general.state_dir, dir)) {
+    if (config__set_string(&p->cfg->general.state_dir, dir)) {
         p->nomem = true;
         return;
     }
-    o = find_origin(p->cfg, SEC_GENERAL, 0, k);
+    o = config__find_origin(p->cfg, SEC_GENERAL, 0, k);
     if (!o)
         o = add_origin(p, SEC_GENERAL, 0, k, 0);
     if (!o)
@@ -1731,27 +1181,15 @@ enum cs_err config_load_string(const char *text, const char *name, const char *s
                      errs, out);
 }
 
-static void free_fields(enum section sec, void *base)
-{
-    for (size_t i = 0; i < N_KEYS; i++) {
-        char **s = field(base, keys[i].off);
-
-        if (keys[i].sec != sec || !is_string_type(keys[i].type))
-            continue;
-        free_str(*s); /* zeroes secrets (and everything else) */
-        *s = NULL;
-    }
-}
-
 void config_free(struct config *cfg)
 {
     if (!cfg)
         return;
-    free_fields(SEC_GENERAL, &cfg->general);
-    free_fields(SEC_UPLOAD, &cfg->upload);
+    config__free_fields(SEC_GENERAL, &cfg->general);
+    config__free_fields(SEC_UPLOAD, &cfg->upload);
     for (size_t i = 0; i < cfg->n_cameras; i++) {
-        free_fields(SEC_CAMERA, &cfg->cameras[i]);
-        free_str(cfg->cameras[i].name);
+        config__free_fields(SEC_CAMERA, &cfg->cameras[i]);
+        config__free_str(cfg->cameras[i].name);
     }
     free(cfg->cameras);
     for (size_t i = 0; i < cfg->n_origins; i++) {
@@ -1791,215 +1229,10 @@ enum cs_err config_validate_name(const char *name, const char **why)
             w = "contains '/'";
         else if ((unsigned char)*s < 0x20 || *s == 0x7f)
             w = "contains a control character";
-        else if (!is_alnum(*s) && !strchr("._-", *s))
+        else if (!config__is_alnum(*s) && !strchr("._-", *s))
             w = "contains a character other than letters, digits, '.', '_' and '-'";
     }
     if (why)
         *why = w;
     return w ? CS_CONFIG : CS_OK;
-}
-
-/* ---- output ------------------------------------------------------------ */
-
-/* Exact, re-readable size: "20MB", "1MiB", "1234". */
-static const char *format_size_exact(int64_t v, char *buf, size_t sz)
-{
-    static const struct {
-        const char *name;
-        int64_t mult;
-    } units[] = {
-        {"TB", 1000000000000LL}, {"TiB", 1LL << 40}, {"GB", 1000000000LL}, {"GiB", 1LL << 30},
-        {"MB", 1000000LL},       {"MiB", 1LL << 20}, {"KB", 1000LL},       {"KiB", 1LL << 10},
-    };
-
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (v > 0 && v % units[i].mult == 0) {
-            bprintf(buf, sz, "%lld%s", (long long)(v / units[i].mult), units[i].name);
-            return buf;
-        }
-    }
-    bprintf(buf, sz, "%lld", (long long)v);
-    return buf;
-}
-
-static const char *format_window(const struct window *w, char *buf, size_t sz)
-{
-    int end = w->end_min == 0 ? 1440 : w->end_min;
-
-    if (w->always || w->start_min == w->end_min)
-        return "always";
-    bprintf(buf, sz, "%02d:%02d-%02d:%02d", w->start_min / 60, w->start_min % 60, end / 60,
-            end % 60);
-    return buf;
-}
-
-static const char *enum_name(const struct key_def *k, int v)
-{
-    for (int i = 0; k->choices[i]; i++)
-        if (i == v)
-            return k->choices[i];
-    return "?";
-}
-
-static const char *format_value(const struct config *cfg, const struct key_def *k, const void *base,
-                                size_t cam, char *buf, size_t sz)
-{
-    const void *f = cfield(base, k->off);
-    const struct config_origin *o;
-
-    switch (k->type) {
-    case KT_SECRET: return *(char *const *)f ? MASK : "";
-    case KT_SECRET_FILE: o = find_origin(cfg, k->sec, cam, k); return o && o->file ? o->file : "";
-    case KT_DURATION: return units_format_duration(*(const int64_t *)f, buf, sz);
-    case KT_SIZE: return format_size_exact(*(const int64_t *)f, buf, sz);
-    case KT_INT: bprintf(buf, sz, "%lld", (long long)*(const int64_t *)f); return buf;
-    case KT_BOOL: return *(const bool *)f ? "yes" : "no";
-    case KT_ENUM: return enum_name(k, *(const int *)f);
-    case KT_WINDOW: return format_window(f, buf, sz);
-    case KT_DAYS: return units_format_days(*(const int *)f, buf, sz);
-    case KT_RESOLUTION:
-        if (*(const int *)f == 0)
-            return "";
-        bprintf(buf, sz, "%dx%d", *(const int *)f, *(const int *)cfield(base, k->off2));
-        return buf;
-    default: return *(char *const *)f ? *(char *const *)f : "";
-    }
-}
-
-static const char *format_origin(const struct config *cfg, const struct key_def *k, size_t cam,
-                                 char *buf, size_t sz)
-{
-    const struct config_origin *o = find_origin(cfg, k->sec, cam, k);
-    const struct key_def *fk;
-
-    if (!o && k->type == KT_SECRET && (fk = file_key_for(k)) && find_origin(cfg, k->sec, cam, fk)) {
-        bprintf(buf, sz, "from %s", fk->name);
-        return buf;
-    }
-    if (!o)
-        return "default";
-    if (o->override)
-        return "--state-dir";
-    if (o->from_url)
-        bprintf(buf, sz, "from url, file:%d", o->lineno);
-    else if (o->env_only && o->var)
-        bprintf(buf, sz, "${%s}", o->var);
-    else
-        bprintf(buf, sz, "file:%d", o->lineno);
-    return buf;
-}
-
-static void print_keys(const struct config *cfg, FILE *out, enum section sec, size_t cam,
-                       const void *base)
-{
-    char vbuf[64], obuf[64];
-
-    for (size_t i = 0; i < N_KEYS; i++) {
-        if (keys[i].sec != sec)
-            continue;
-        fprintf(out, "%-15s = %-28s ; %s\n", keys[i].name,
-                format_value(cfg, &keys[i], base, cam, vbuf, sizeof(vbuf)),
-                format_origin(cfg, &keys[i], cam, obuf, sizeof(obuf)));
-    }
-}
-
-void config_print_effective(const struct config *cfg, FILE *out)
-{
-    if (!cfg || !out)
-        return;
-    if (cfg->path)
-        fprintf(out, "; effective configuration of %s\n", cfg->path);
-    fprintf(out, "[general]\n");
-    print_keys(cfg, out, SEC_GENERAL, 0, &cfg->general);
-    fprintf(out, "\n[upload]\n");
-    print_keys(cfg, out, SEC_UPLOAD, 0, &cfg->upload);
-    for (size_t i = 0; i < cfg->n_cameras; i++) {
-        fprintf(out, "\n[camera %s]\n", cfg->cameras[i].name);
-        print_keys(cfg, out, SEC_CAMERA, i, &cfg->cameras[i]);
-    }
-}
-
-static const char *type_text(const struct key_def *k, char *buf, size_t sz)
-{
-    char lim[32];
-
-    switch (k->type) {
-    case KT_STRING: return "string";
-    case KT_PATH: return "path";
-    case KT_SECRET: return "secret";
-    case KT_SECRET_FILE: bprintf(buf, sz, "secret file (fills %s)", k->fills); return buf;
-    case KT_SIZE: return "size";
-    case KT_BOOL: return "yes/no";
-    case KT_WINDOW: return "HH:MM-HH:MM or always";
-    case KT_DAYS: return "weekdays (all, mon-fri, sat,sun)";
-    case KT_RESOLUTION: return "WIDTHxHEIGHT";
-    case KT_TIMEZONE: return "time zone";
-    case KT_ENUM: list_choices(k->choices, buf, sz); return buf;
-    case KT_INT:
-        bprintf(buf, sz, "integer %lld..%lld", (long long)k->min, (long long)k->max);
-        return buf;
-    case KT_DURATION:
-        if (k->min <= 1)
-            return "duration";
-        bprintf(buf, sz, "duration >= %s", units_format_duration(k->min, lim, sizeof(lim)));
-        return buf;
-    }
-    return "?";
-}
-
-/* Writes text for a markdown table cell. */
-static void md_cell(FILE *out, const char *text)
-{
-    for (; *text; text++) {
-        if (*text == '|')
-            fputc('\\', out);
-        fputc(*text, out);
-    }
-}
-
-void config_print_reference(FILE *out)
-{
-    static const char *const sec_labels[] = {"general", "upload", "camera NAME"};
-    char buf[128];
-
-    fprintf(out, "| section | key | type | default | description |\n");
-    fprintf(out, "|---|---|---|---|---|\n");
-    for (size_t i = 0; i < N_KEYS; i++) {
-        const struct key_def *k = &keys[i];
-
-        fprintf(out, "| [%s] | %s | ", sec_labels[k->sec], k->name);
-        md_cell(out, type_text(k, buf, sizeof(buf)));
-        fprintf(out, " | ");
-        md_cell(out, k->def ? k->def : "");
-        fprintf(out, " | ");
-        md_cell(out, k->help);
-        fprintf(out, " |\n");
-    }
-}
-
-static void sample_keys(FILE *out, enum section sec)
-{
-    for (size_t i = 0; i < N_KEYS; i++) {
-        const struct key_def *k = &keys[i];
-        const char *v = k->def ? k->def : k->example ? k->example : "";
-
-        if (k->sec == sec)
-            fprintf(out, "; %s\n;%s = %s\n", k->help, k->name, v);
-    }
-}
-
-void config_print_sample(FILE *out)
-{
-    fprintf(out, "; camsnap configuration (generated from the key table).\n"
-                 "; Each key shows its default or an example; remove the leading ';' to set it.\n"
-                 "; Durations: 30s, 5m, 1h30m, 250ms. Sizes: 512KB, 20MB, 1.5GiB.\n"
-                 "; Secrets: use the *_file keys or ${ENV_VAR}; a file that holds a secret in\n"
-                 "; clear must not be readable by group or others (chmod 600).\n");
-    fprintf(out, "\n[general]\n");
-    sample_keys(out, SEC_GENERAL);
-    fprintf(out, "\n[upload]\n");
-    sample_keys(out, SEC_UPLOAD);
-    fprintf(out, "\n; One section per camera; the name (letters, digits, '.', '_', '-')\n"
-                 "; names its spool folder camera_NAME.\n;[camera 27]\n");
-    sample_keys(out, SEC_CAMERA);
 }

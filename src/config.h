@@ -2,7 +2,7 @@
  * config.h - the camsnap configuration: one INI file, one declarative table
  * of keys, parsed and validated once into an immutable struct config.
  *
- * The table (config.c) lists every key with its section, type, default,
+ * The table (config_keys.c) lists every key with its section, type, default,
  * range and help text; validation, `camsnap config check`, the sample
  * configuration and the README's reference table all come from it.
  *
@@ -91,7 +91,7 @@ struct config {
     struct config_upload upload;
     struct camera_config *cameras;
     size_t n_cameras;
-    struct config_origin *origins; /* private to config.c: where each value came from */
+    struct config_origin *origins; /* private to the config module: where each value came from */
     size_t n_origins;
 };
 

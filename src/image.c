@@ -141,6 +141,9 @@ enum cs_err image_check_jpeg(const uint8_t *data, size_t len, int *width, int *h
         return CS_BADFRAME;
     }
     tjDestroy(th);
+    /* A tables-only datastream (no SOF) "decodes" as 0x0. */
+    if (w <= 0 || h <= 0)
+        return bad(err, errsz, "JPEG has no image (no frame header, 0x0)");
     if (width)
         *width = w;
     if (height)

@@ -378,6 +378,13 @@ static enum cs_err set_options(const struct rtsp_state *st, AVDictionary **opts)
     int64_t rt = st->cam->read_timeout_ms > 0 ? st->cam->read_timeout_ms : 0;
     int r = 0;
 
+    /* The socket timeout also runs during set-up, where FFmpeg turns it into
+     * AVERROR_INVALIDDATA (a reply with no status): never let it fire before
+     * the connect deadline. Stalls while reading are caught by interrupt_cb
+     * (stalled()) at read_timeout anyway. */
+    if (rt > 0 && st->cam->connect_timeout_ms > rt)
+        rt = st->cam->connect_timeout_ms;
+
     /* FFmpeg >= 5 calls the socket I/O timeout "timeout", older "stimeout". */
     if (rtsp && rtsp->priv_class) {
         if (av_opt_find((void *)&rtsp->priv_class, "stimeout", NULL, 0, AV_OPT_SEARCH_FAKE_OBJ))

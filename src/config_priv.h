@@ -1,0 +1,124 @@
+/*
+ * config_priv.h - what config.c, config_keys.c and config_print.c share:
+ * the key table and its types, where each value came from, and a few
+ * helpers. Private to the config module; nothing outside src/config*.c
+ * includes it. Shared non-static names are prefixed config__.
+ */
+#ifndef CAMSNAP_CONFIG_PRIV_H
+#define CAMSNAP_CONFIG_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+
+#define SHOWN_MAX 80        /* longest value echoed in a message */
+#define CONFIG__KEYS_MAX 64 /* at least the number of rows in config__keys[] */
+
+enum section { SEC_GENERAL, SEC_UPLOAD, SEC_CAMERA };
+
+enum key_type {
+    KT_STRING,
+    KT_PATH,
+    KT_SECRET,
+    KT_SECRET_FILE,
+    KT_DURATION,
+    KT_SIZE,
+    KT_INT,
+    KT_BOOL,
+    KT_ENUM,
+    KT_WINDOW,
+    KT_DAYS,
+    KT_RESOLUTION,
+    KT_TIMEZONE
+};
+
+struct key_def {
+    enum section sec;
+    const char *name;
+    enum key_type type;
+    const char *def;            /* default, parsed like a file value; NULL: unset */
+    int64_t min, max;           /* DURATION, SIZE, INT; max == 0: no maximum */
+    size_t off;                 /* field in config_general, config_upload or camera_config */
+    size_t off2;                /* RESOLUTION: the height field */
+    const char *const *choices; /* ENUM: NULL-terminated, index == enum value */
+    const char *fills;          /* SECRET_FILE: the SECRET key it fills (same off) */
+    const char *example;        /* shown in the sample when there is no default */
+    const char *help;
+};
+
+/* Where a value came from; one per key set other than by its default. */
+struct config_origin {
+    enum section sec;
+    size_t cam; /* camera index for SEC_CAMERA */
+    const struct key_def *key;
+    int lineno;    /* line in the file; 0 with override */
+    bool override; /* --state-dir */
+    bool env_only; /* the value was nothing but ${...} expansions */
+    bool from_url; /* credentials moved out of the camera url */
+    bool url_pw;   /* camera url: the raw text writes a password in clear */
+    char *var;     /* first ${VAR} expanded, or NULL */
+    char *file;    /* SECRET_FILE: the path that was read */
+};
+
+/* Renamed keys: still accepted, with a note. */
+struct key_alias {
+    enum section sec;
+    const char *from, *to;
+};
+
+/* ---- config_keys.c: the key table and the value types ------------------ */
+
+/* The key table: one row per key, in the order the outputs list them. */
+extern const struct key_def config__keys[];
+extern const size_t config__n_keys;
+extern const struct key_alias config__aliases[];
+extern const size_t config__n_aliases;
+
+/* The key `name` of section sec, or NULL. */
+const struct key_def *config__find_key(enum section sec, const char *name);
+
+/* The SECRET_FILE key that fills the SECRET key `secret`, or NULL. */
+const struct key_def *config__file_key_for(const struct key_def *secret);
+
+/*
+ * Parses text (already ${...}-expanded) into k's field inside base. On
+ * failure returns CS_CONFIG with "what was wrong; what was expected" in why
+ * (never echoing a secret), or CS_NOMEM.
+ */
+enum cs_err config__parse_value(const struct key_def *k, const char *text, void *base, char *why,
+                                size_t wsz);
+
+/* Replaces *dst (zeroed and freed) with a copy of text; "" stores NULL. */
+enum cs_err config__set_string(char **dst, const char *text);
+
+/* Zeroes and frees s; NULL is a no-op. */
+void config__free_str(char *s);
+
+/* Zeroes, frees and clears every string field of section sec in base. */
+void config__free_fields(enum section sec, void *base);
+
+/* Writes "a, b, c" from a NULL-terminated list of choices into buf. */
+void config__list_choices(const char *const *choices, char *buf, size_t sz);
+
+/* ---- config.c ------------------------------------------------------------ */
+
+/* Where k of section sec (camera cam) was set, or NULL for its default. */
+struct config_origin *config__find_origin(const struct config *cfg, enum section sec, size_t cam,
+                                          const struct key_def *k);
+
+bool config__is_alnum(char c);
+
+/* ---- config_print.c ------------------------------------------------------ */
+
+/* Formats into buf like snprintf; a result that does not fit ends in "...".
+ * For messages and display only, where a cut text is acceptable. Returns buf. */
+char *PRINTF_LIKE(3, 4) config__bprintf(char *buf, size_t sz, const char *fmt, ...);
+
+/* Copies s for a message: control characters become '?', long text is cut. */
+const char *config__shown(const char *s, char *buf, size_t sz);
+
+#endif
