@@ -2,10 +2,12 @@
 # Debian 12 machine as root: they install what is missing first.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps demo test test-unit test-integration test-asan bench clean format
+.PHONY: all build deps demo test test-unit test-integration test-asan fuzz fuzz-full bench clean \
+        format reliability
 
 all: build
 
@@ -26,6 +28,7 @@ test: deps
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory fuzz
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit -j $(JOBS)
@@ -41,6 +44,27 @@ test-asan:
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -L unit -j $(JOBS)
 
+# libFuzzer targets (tests/fuzz) built with clang, ASan and UBSan, each run on a
+# copy of its seed corpus: `fuzz` for 20 s each (CI), `fuzz-full` for 600 s each.
+FUZZ_CONFIGURE = CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DCAMSNAP_FUZZ=ON -DCAMSNAP_BUILD_TESTS=OFF -DCAMSNAP_INTEGRATION_TESTS=OFF \
+	-DCAMSNAP_WERROR=ON
+
+fuzz:
+	$(FUZZ_CONFIGURE) -DCAMSNAP_FUZZ_SECONDS=20
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz -j $(JOBS)
+
+fuzz-full:
+	$(FUZZ_CONFIGURE) -DCAMSNAP_FUZZ_SECONDS=600
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz -j $(JOBS)
+
+# Every reliability case at full size, then one summary table (long: hours).
+reliability: deps
+	@$(MAKE) --no-print-directory build
+	CAMSNAP_BIN=$(BUILD)/camsnap tests/reliability/run-all --full
+
 bench:
 	@scripts/install-deps --bench
 	@$(MAKE) --no-print-directory build
@@ -50,4 +74,4 @@ format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
