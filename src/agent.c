@@ -57,6 +57,13 @@ void agent_block_signals(void)
     pthread_sigmask(SIG_BLOCK, &s, NULL);
 }
 
+void agent_unblock_signals(void)
+{
+    sigset_t s = agent_signals();
+
+    pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+}
+
 /* After the first stop signal: exit at once on a second one, or when the
  * grace period is over. Everything on disk is atomic, so _exit is safe. */
 static void stop_watch(struct control *c)

@@ -35,4 +35,7 @@ int agent_run(const struct cli *cli, struct cli_state *st, const struct agent_op
  * it creates later). */
 void agent_block_signals(void);
 
+/* Undoes agent_block_signals() (commands other than run). */
+void agent_unblock_signals(void);
+
 #endif

@@ -99,20 +99,23 @@ static int write_file_sync(int fd, const uint8_t *data, size_t len)
     return fsync(fd);
 }
 
-static void fsync_dir(const char *path)
+/* Syncs the directory holding path; 0 or an errno. */
+static int fsync_dir(const char *path)
 {
     char buf[PATH_MAX];
     char *slash;
-    int fd;
+    int fd, e = 0;
 
     snprintf(buf, sizeof(buf), "%s", path);
     if (!(slash = strrchr(buf, '/')))
-        return;
+        return 0;
     *slash = '\0';
-    if ((fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-        fsync(fd);
-        close(fd);
-    }
+    if ((fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return errno;
+    if (fsync(fd) != 0)
+        e = errno;
+    close(fd);
+    return e;
 }
 
 /* Same bytes as data? */
@@ -161,8 +164,8 @@ static int publish(struct dirbe *d, const char *path, const uint8_t *data, size_
         e = errno;
     if (e)
         unlink(tmp);
-    else
-        fsync_dir(path);
+    else if ((e = fsync_dir(path)) != 0)
+        unlink(path); /* its entry may not be durable: not stored; the retry writes it again */
     return e;
 }
 

@@ -154,3 +154,9 @@ void cli_close_state(struct cli_state *st)
     log_close();
     memset(st, 0, sizeof(*st));
 }
+
+int cli_usage(const char *usage, bool help)
+{
+    fputs(usage, help ? stdout : stderr);
+    return help ? EXIT_OK_ : EXIT_USAGE;
+}

@@ -63,6 +63,10 @@ void cli_setup_logging(const struct cli *cli, const struct config *cfg, bool wit
 int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_state *st);
 void cli_close_state(struct cli_state *st);
 
+/* Prints a command's usage text: to stdout for --help (returns EXIT_OK_), to
+ * stderr after a usage error (returns EXIT_USAGE). */
+int cli_usage(const char *usage, bool help);
+
 /* Prints a round's results as a table, one line per camera. */
 struct capture_result;
 void cli_print_round(const struct capture_result *res, size_t n, FILE *out);

@@ -107,19 +107,12 @@ int cmd_cleanup(const struct cli *cli, int argc, char **argv)
             *(c == 'n' ? &dry : &pending) = true;
             continue;
         }
-        if (c == 'h') {
-            fputs(usage, stdout);
-            return EXIT_OK_;
-        }
         if (c == 'o')
             fprintf(stderr, "camsnap: cleanup: --older-than \"%s\" is not a duration\n", optarg);
-        fputs(usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage(usage, c == 'h');
     }
-    if (optind != argc) {
-        fputs(usage, stderr);
-        return EXIT_USAGE;
-    }
+    if (optind != argc)
+        return cli_usage(usage, false);
     if ((ex = cli_open_state(cli, CLI_EXCLUSIVE, &st)))
         return ex;
     ex = cleanup(&st, older, dry, pending);

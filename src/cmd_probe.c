@@ -158,12 +158,8 @@ int cmd_probe(const struct cli *cli, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'j') {
             json = true;
-        } else if (c == 'h') {
-            fputs(usage, stdout);
-            return EXIT_OK_;
         } else {
-            fputs(usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage(usage, c == 'h');
         }
     }
     if ((ex = cli_load_config(cli, &cfg)))

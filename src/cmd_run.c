@@ -53,19 +53,12 @@ int cmd_run(const struct cli *cli, int argc, char **argv)
             o.exit_after_window = true;
             continue;
         }
-        if (c == 'h') {
-            fputs(usage, stdout);
-            return EXIT_OK_;
-        }
-        if (c == 'f' || c == 'r')
+        if ((c == 'f' || c == 'r'))
             fprintf(stderr, "camsnap: run: bad value \"%s\"\n", optarg);
-        fputs(usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage(usage, c == 'h');
     }
-    if (optind != argc) {
-        fputs(usage, stderr);
-        return EXIT_USAGE;
-    }
+    if (optind != argc)
+        return cli_usage(usage, false);
     /* Before any thread exists: every thread inherits the blocked set. */
     agent_block_signals();
     if ((ex = cli_open_state(cli, CLI_EXCLUSIVE, &st)))

@@ -278,16 +278,13 @@ int cmd_schedule(const struct cli *cli, int argc, char **argv)
         case 'f': s.cron_file = optarg; break;
         case 'u': s.unit_dir = optarg; s.enable = false; break;
         case 'n': s.enable = false; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK_;
-        default: fputs(usage, stderr); return EXIT_USAGE;
+        default: return cli_usage(usage, c == 'h');
         }
     }
     if (optind != argc - 1 || mode > 1 ||
         (strcmp(argv[optind], "install") && strcmp(argv[optind], "remove") &&
-         strcmp(argv[optind], "show"))) {
-        fputs(usage, stderr);
-        return EXIT_USAGE;
-    }
+         strcmp(argv[optind], "show")))
+        return cli_usage(usage, false);
     s.action = argv[optind];
     if (!realpath("/proc/self/exe", s.binary) || !realpath(cli->config_path, s.config)) {
         fprintf(stderr, "camsnap: schedule: cannot resolve %s\n", cli->config_path);

@@ -129,18 +129,12 @@ int cmd_stats(const struct cli *cli, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'j') {
             json = true;
-        } else if (c == 'h') {
-            fputs(usage, stdout);
-            return EXIT_OK_;
         } else {
-            fputs(usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage(usage, c == 'h');
         }
     }
-    if (optind != argc) {
-        fputs(usage, stderr);
-        return EXIT_USAGE;
-    }
+    if (optind != argc)
+        return cli_usage(usage, false);
     if ((ex = cli_open_state(cli, CLI_SHARED, &st)))
         return ex;
     if (store_stats(st.store, &s)) {

@@ -81,8 +81,7 @@ int cmd_status(const struct cli *cli, int argc, char **argv)
 
     if (argc > 2 || (argc == 2 && !json)) {
         bool help = argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
-        fputs(usage, help ? stdout : stderr);
-        return help ? EXIT_OK_ : EXIT_USAGE;
+        return cli_usage(usage, help);
     }
     if ((ex = cli_open_state(cli, CLI_SHARED, &st)))
         return ex;

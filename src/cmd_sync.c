@@ -124,18 +124,12 @@ int cmd_sync(const struct cli *cli, int argc, char **argv)
                 fprintf(stderr, "camsnap: sync: --wait \"%s\" is not a duration\n", optarg);
                 return EXIT_USAGE;
             }
-        } else if (c == 'h') {
-            fputs(usage, stdout);
-            return EXIT_OK_;
         } else {
-            fputs(usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage(usage, c == 'h');
         }
     }
-    if (optind != argc) {
-        fputs(usage, stderr);
-        return EXIT_USAGE;
-    }
+    if (optind != argc)
+        return cli_usage(usage, false);
     if ((ex = cli_open_state(cli, CLI_EXCLUSIVE, &st)))
         return ex;
     if (st.cfg->upload.backend == UPLOAD_NONE) {

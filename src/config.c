@@ -1099,7 +1099,7 @@ static enum cs_err read_config_file(const char *path, FILE *errs, char **text, s
     size_t cap, n = 0;
     char *buf = NULL;
     ssize_t got;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* FIFO: no hang */
 
     if (fd < 0) {
         file_error(errs, path, "cannot open: %s", strerror(errno));

@@ -244,7 +244,7 @@ static enum cs_err read_secret_line(const char *path, char *buf, size_t sz, size
     int fd;
 
     config__shown(path, q, sizeof(q));
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not block */
     if (fd < 0) {
         config__bprintf(why, wsz,
                         "cannot read %s: %s; expected a file holding the secret on its "

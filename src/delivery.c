@@ -153,12 +153,6 @@ static void settle(struct delivery *d)
         d->opts->progress(d->opts->ctx, d->sum);
 }
 
-static void record_error(struct delivery *d, enum cs_err rc)
-{
-    log_errorx(NULL, "tracking database: %s (%s); the still will be tried again",
-               cs_strerror(rc), store_last_error(d->st));
-}
-
 static void hold_back(struct delivery *d, int64_t retry_after_ms, bool slow)
 {
     int64_t delay = slow ? d->cfg->upload.backoff_cap_ms
@@ -169,6 +163,16 @@ static void hold_back(struct delivery *d, int64_t retry_after_ms, bool slow)
     d->probing = true;
     if (clock_mono_ms() + delay > d->hold_until_mono)
         d->hold_until_mono = clock_mono_ms() + delay;
+}
+
+/* The tracking database refused a write (disk full, I/O error): the still
+ * stays due. Hold the engine back as for a failing service, so that it is
+ * not retried in a busy loop (flooding the log) while the database fails. */
+static void record_error(struct delivery *d, enum cs_err rc)
+{
+    log_errorx(NULL, "tracking database: %s (%s); the still will be tried again",
+               cs_strerror(rc), store_last_error(d->st));
+    hold_back(d, 0, false);
 }
 
 static void job_failed(struct job *j, const struct dl_result *r)
@@ -224,9 +228,9 @@ static void job_delivered(struct job *j, bool existed)
         d->sum->delivered++;
         d->sum->already_there += existed || j->existed;
         log_debug(j->due.camera_name, "delivered %s", j->due.filename);
+        d->hold_failures = 0;
+        d->probing = false;
     }
-    d->hold_failures = 0;
-    d->probing = false;
     job_release(j);
     settle(d);
 }

@@ -1,5 +1,6 @@
 #include "image.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +123,7 @@ static enum cs_err bad(char *err, size_t errsz, const char *why)
 enum cs_err image_check_jpeg(const uint8_t *data, size_t len, int *width, int *height, char *err,
                              size_t errsz)
 {
-    int w, h, ss, cs;
+    int w = 0, h = 0, ss, cs;
     size_t end = len;
     tjhandle th;
 
@@ -141,7 +142,7 @@ enum cs_err image_check_jpeg(const uint8_t *data, size_t len, int *width, int *h
         return CS_BADFRAME;
     }
     tjDestroy(th);
-    /* A tables-only datastream (no SOF) "decodes" as 0x0. */
+    /* A tables-only datastream (no SOF) "decodes" without setting w, h. */
     if (w <= 0 || h <= 0)
         return bad(err, errsz, "JPEG has no image (no frame header, 0x0)");
     if (width)
@@ -151,17 +152,53 @@ enum cs_err image_check_jpeg(const uint8_t *data, size_t len, int *width, int *h
     return CS_OK;
 }
 
+/* True when the frame header (SOF) before the first scan is arithmetic-coded.
+ * Walks the markers as libjpeg does: fill bytes, RSTn/TEM without a length,
+ * a length below 2 skipped as 2. */
+static bool is_arithmetic(const uint8_t *d, size_t len)
+{
+    size_t i = 2;
+
+    while (i + 4 <= len && d[i] == 0xFF) {
+        uint8_t mk = d[i + 1];
+        size_t seglen = ((size_t)d[i + 2] << 8) | d[i + 3];
+
+        if (mk == 0xFF || mk == 0x01 || (mk >= 0xD0 && mk <= 0xD7)) {
+            i += mk == 0xFF ? 1 : 2;
+            continue;
+        }
+        if (mk == 0xDA)
+            return false;
+        if (mk >= 0xC9 && mk <= 0xCF && mk != 0xCC)
+            return true;
+        i += 2 + (seglen < 2 ? 2 : seglen);
+    }
+    return false;
+}
+
 enum cs_err image_verify_jpeg(const uint8_t *data, size_t len, int *width, int *height,
                               char *err, size_t errsz)
 {
-    int w, h;
+    static const tjscalingfactor eighth = {1, 8};
+    int w, h, sw, sh;
     enum cs_err rc = image_check_jpeg(data, len, &w, &h, err, errsz);
     uint8_t *pix;
     tjhandle th;
 
     if (rc)
         return rc;
-    pix = malloc((size_t)w * (size_t)h);
+    /* libjpeg-turbo pads a short arithmetic-coded scan with zeros without a
+     * warning, so a few hundred bytes claiming 65535x65535 get decoded in
+     * full: seconds of CPU, gigabytes for a progressive one. Cameras and
+     * browsers use Huffman coding only. */
+    if (is_arithmetic(data, len))
+        return bad(err, errsz, "arithmetic-coded JPEG (not supported)");
+    /* Decoding at 1/8 scale still entropy-decodes every scan (what this
+     * check is for) into a buffer 64 times smaller: a header claiming
+     * 65535x65535 must not cost 4 GB. */
+    sw = TJSCALED(w, eighth);
+    sh = TJSCALED(h, eighth);
+    pix = malloc((size_t)sw * (size_t)sh);
     if (!pix)
         return CS_NOMEM;
     th = tjInitDecompress();
@@ -169,7 +206,7 @@ enum cs_err image_verify_jpeg(const uint8_t *data, size_t len, int *width, int *
         free(pix);
         return CS_NOMEM;
     }
-    if (tjDecompress2(th, data, (unsigned long)len, pix, w, 0, h, TJPF_GRAY,
+    if (tjDecompress2(th, data, (unsigned long)len, pix, sw, 0, sh, TJPF_GRAY,
                       TJFLAG_STOPONWARNING) != 0) {
         set_err(err, errsz, "JPEG data does not decode", th);
         rc = CS_BADFRAME;

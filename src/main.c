@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "cli.h"
 #include "clock.h"
 
@@ -77,6 +78,10 @@ int main(int argc, char **argv)
     struct cli cli = {.argv0 = argv[0]};
     int c;
 
+    /* `run` turns SIGTERM/SIGINT/SIGHUP into events; block them before
+     * anything else so an early signal cannot kill a half-started agent.
+     * Other commands get the default dispositions back below. */
+    agent_block_signals();
     setlocale(LC_CTYPE, "");
     if (clock_setup_from_env() != 0) {
         fprintf(stderr, "camsnap: CAMSNAP_TEST_CLOCK is malformed\n");
@@ -106,6 +111,8 @@ int main(int argc, char **argv)
             continue;
         argv += optind;
         argc -= optind;
+        if (commands[i].fn != cmd_run)
+            agent_unblock_signals();
         optind = 0; /* 0, not 1: glibc re-initialises (permuting) for the command */
         return commands[i].fn(&cli, argc, argv);
     }

@@ -171,12 +171,20 @@ static enum cs_err open_camera_dir(const struct spool *sp, const char *camera, i
     if (*dfd < 0)
         return cs_from_errno(errno);
     if (created) {
-        /* Make the new directory entry itself durable. */
+        /* Make the new directory entry itself durable. If that fails, no
+         * still may be reported kept in it: undo the mkdir, so that the next
+         * attempt creates the directory (and syncs its entry) again. */
         int rfd = open(sp->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (rfd >= 0) {
-            fsync(rfd);
-            close(rfd);
+        if (rfd < 0 || fsync(rfd) != 0) {
+            enum cs_err rc = cs_from_errno(errno);
+            if (rfd >= 0)
+                close(rfd);
+            close(*dfd);
+            *dfd = -1;
+            rmdir(path);
+            return rc;
         }
+        close(rfd);
     }
     return CS_OK;
 }

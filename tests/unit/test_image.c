@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
@@ -207,6 +208,47 @@ static void synthetic_options(void **state)
                      CS_UNSUPPORTED);
 }
 
+/* Regressions found by fuzz_jpeg (tests/fuzz). */
+static void rejects_fuzz_findings(void **state)
+{
+    static const uint8_t soi_eoi[] = {0xFF, 0xD8, 0xFF, 0xD9};
+    char path[1024], err[256];
+    const char *slash = strrchr(__FILE__, '/');
+    struct image_buf j;
+    uint8_t *data;
+    long len;
+    int w, h;
+    FILE *f;
+
+    (void)state;
+    /* no frame header: once "OK" with uninitialised dimensions */
+    assert_int_equal(image_check_jpeg(soi_eoi, sizeof(soi_eoi), &w, &h, err, sizeof(err)),
+                     CS_BADFRAME);
+    /* a header claiming 65500x65500: must fail without allocating gigabytes */
+    synth_jpeg("synthetic://64x48", &j);
+    for (size_t i = 2; i + 9 < j.len; i++)
+        if (j.data[i] == 0xFF && j.data[i + 1] == 0xC0) {
+            j.data[i + 5] = j.data[i + 7] = 0xFF;
+            j.data[i + 6] = j.data[i + 8] = 0xDC;
+            break;
+        }
+    assert_int_equal(image_verify_jpeg(j.data, j.len, &w, &h, err, sizeof(err)), CS_BADFRAME);
+    image_buf_free(&j);
+    /* arithmetic coding with huge dimensions: refused, not decoded for seconds */
+    snprintf(path, sizeof(path), "%.*s/../fuzz/corpus/fuzz_jpeg/regress_arith_huge_slow.jpg",
+             (int)(slash ? slash - __FILE__ : 1), slash ? __FILE__ : ".");
+    if (!(f = fopen(path, "rb")))
+        skip();
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    rewind(f);
+    data = malloc((size_t)len);
+    assert_int_equal(fread(data, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    assert_int_equal(image_verify_jpeg(data, (size_t)len, &w, &h, err, sizeof(err)), CS_BADFRAME);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +257,7 @@ int main(void)
         cmocka_unit_test(expands_video_range),
         cmocka_unit_test(adds_standard_huffman_tables),
         cmocka_unit_test(synthetic_options),
+        cmocka_unit_test(rejects_fuzz_findings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
