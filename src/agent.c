@@ -218,6 +218,7 @@ static void round_once(struct cli_state *st, struct capture_memory *mem, int64_t
     for (size_t i = 0; i < cfg->n_cameras; i++)
         if (cfg->cameras[i].enabled)
             cams[n++] = &cfg->cameras[i];
+    spool_restore_reserve(st->spool); /* after a full disk, once there is room */
     capture_round(&env, cams, n, res);
     for (size_t i = 0; i < n; i++)
         ok += res[i].rc == CS_OK;

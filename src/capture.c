@@ -87,6 +87,19 @@ static enum cs_err grab_jpeg(const struct capture_env *env, const struct camera_
     return CS_OK;
 }
 
+/* The disk is full: free the database's reserve so what happens can still
+ * be recorded. True when there was a reserve to free. */
+static bool disk_full(struct spool *sp)
+{
+    bool freed = spool_release_reserve(sp);
+
+    if (freed)
+        log_warnx(NULL, "disk full: released the %lld MiB reserve so the tracking database "
+                        "can record what happens; free some space under the state directory",
+                  SPOOL_RESERVE_BYTES >> 20);
+    return freed;
+}
+
 static void record(struct round *rd, struct capture_result *r, const struct spool_still *still)
 {
     const struct camera_config *cam = r->cam;
@@ -105,6 +118,8 @@ static void record(struct round *rd, struct capture_result *r, const struct spoo
     };
     enum cs_err rc = store_add_still(rd->env->store, &si, NULL);
 
+    if (rc == CS_NOSPACE && disk_full(rd->env->spool))
+        rc = store_add_still(rd->env->store, &si, NULL);
     if (rc) {
         /* The file is durable; reconciliation adopts it at next start. */
         r->rc = rc;
@@ -139,8 +154,14 @@ static void finish(struct round *rd, struct capture_result *r)
     struct memory_entry *m = remember(rd->env->memory, r->cam->name);
     const char *name = r->cam->name;
 
-    store_camera_result(rd->env->store, name, clock_wall_ms(), r->rc == CS_OK, r->reason,
-                        r->rc ? r->error : NULL);
+    enum cs_err rc = store_camera_result(rd->env->store, name, clock_wall_ms(), r->rc == CS_OK,
+                                         r->reason, r->rc ? r->error : NULL);
+
+    if (rc == CS_NOSPACE && disk_full(rd->env->spool))
+        rc = store_camera_result(rd->env->store, name, clock_wall_ms(), r->rc == CS_OK,
+                                 r->reason, r->rc ? r->error : NULL);
+    if (rc)
+        log_errorx(name, "cannot record the attempt: %s", store_last_error(rd->env->store));
     if (r->rc) {
         log_errorx(name, "no still: %s", r->error);
         if (m)
@@ -178,6 +199,7 @@ static void capture_one(struct round *rd, struct capture_result *r)
         if (r->rc)
             snprintf(r->error, sizeof(r->error), "cannot save still under %s: %s",
                      spool_root(rd->env->spool), cs_strerror(r->rc));
+
     }
     image_buf_free(&jpeg);
     source_close(src);

@@ -44,6 +44,7 @@ static const char image_id_ns[] = "6f0e3c52-8b1d-4d7e-9a4f-2c5b8e1d7a30";
 struct job {
     struct delivery *d;
     struct store_due due;
+    char path[320];             /* remote object path: [<restaurant_id>/]<filename> */
     uint8_t *data;
     size_t len;
     char *row_json;
@@ -89,10 +90,17 @@ enum cs_err delivery_new(const struct config *cfg, struct store *st, struct spoo
 {
     const struct config_upload *u = &cfg->upload;
     struct delivery *d = calloc(1, sizeof(*d));
+    const char *why = NULL;
     enum cs_err rc;
 
     if (!d)
         return CS_NOMEM;
+    if (cfg->general.restaurant_id && config_validate_name(cfg->general.restaurant_id, &why)) {
+        snprintf(err, errsz, "restaurant_id \"%s\" cannot lead object paths: %s",
+                 cfg->general.restaurant_id, why ? why : "invalid");
+        free(d);
+        return CS_CONFIG;
+    }
     if ((rc = backend_new(u, &d->be, err, errsz))) {
         free(d);
         return rc;
@@ -172,6 +180,8 @@ static void record_error(struct delivery *d, enum cs_err rc)
 {
     log_errorx(NULL, "tracking database: %s (%s); the still will be tried again",
                cs_strerror(rc), store_last_error(d->st));
+    if (rc == CS_NOSPACE && spool_release_reserve(d->sp))
+        log_warnx(NULL, "disk full: released the database's reserve");
     hold_back(d, 0, false);
 }
 
@@ -339,7 +349,7 @@ static bool job_prepare(struct job *j)
         if ((rc = store_set_image_id(d->st, j->due.id, j->due.image_id)))
             return record_error(d, rc), false;
     }
-    backend_object_url(d->be, j->due.filename, j->url, sizeof(j->url));
+    backend_object_url(d->be, j->path, j->url, sizeof(j->url));
     if (!(j->row_json = row_json(d, &j->due, j->url)))
         return false;
     if (j->due.remote_step >= 1)
@@ -369,6 +379,14 @@ static bool job_prepare(struct job *j)
     return false;
 }
 
+static void remote_path(const char *restaurant_id, const char *filename, char *out, size_t outsz)
+{
+    if (restaurant_id)
+        snprintf(out, outsz, "%s/%s", restaurant_id, filename);
+    else
+        snprintf(out, outsz, "%s", filename);
+}
+
 static void start_due(struct delivery *d, const struct store_due *due)
 {
     struct job *j = NULL;
@@ -381,7 +399,10 @@ static void start_due(struct delivery *d, const struct store_due *due)
     j->due = *due;
     j->active = true;
     j->req.user = j;
-    j->req.path = j->due.filename;
+    /* Sites sharing a bucket must never share object paths (their rounds are
+     * aligned to the same clock): the restaurant_id, when set, leads. */
+    remote_path(d->cfg->general.restaurant_id, due->filename, j->path, sizeof(j->path));
+    j->req.path = j->path;
     j->req.content_type = "image/jpeg";
     j->req.image_id = j->due.image_id;
     d->in_flight++;

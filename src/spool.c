@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -17,7 +19,41 @@
 
 struct spool {
     char root[PATH_MAX];
+    char reserve[PATH_MAX];     /* <state_dir>/.camsnap-reserve */
 };
+
+/* Free bytes for an unprivileged writer on the spool's filesystem. */
+static int64_t free_bytes(const struct spool *sp)
+{
+    struct statvfs v;
+
+    if (statvfs(sp->root, &v) != 0)
+        return INT64_MAX; /* unknown: let the write itself decide */
+    return (int64_t)v.f_bavail * (int64_t)v.f_frsize;
+}
+
+bool spool_release_reserve(const struct spool *sp)
+{
+    return unlink(sp->reserve) == 0;
+}
+
+void spool_restore_reserve(const struct spool *sp)
+{
+    int fd;
+
+    if (access(sp->reserve, F_OK) == 0 || free_bytes(sp) < 3 * SPOOL_RESERVE_BYTES)
+        return;
+    fd = open(sp->reserve, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    if (posix_fallocate(fd, 0, SPOOL_RESERVE_BYTES) != 0) {
+        close(fd);
+        unlink(sp->reserve);
+        return;
+    }
+    fsync(fd);
+    close(fd);
+}
 
 enum cs_err spool_open(const char *state_dir, struct spool **out)
 {
@@ -35,6 +71,8 @@ enum cs_err spool_open(const char *state_dir, struct spool **out)
         free(sp);
         return cs_from_errno(errno);
     }
+    snprintf(sp->reserve, sizeof(sp->reserve), "%s/.camsnap-reserve", state_dir);
+    spool_restore_reserve(sp);
     *out = sp;
     return CS_OK;
 }
@@ -253,6 +291,8 @@ enum cs_err spool_write(struct spool *sp, const char *camera, int64_t wall_ms, i
 
     if (config_validate_name(camera, &why))
         return CS_CONFIG;
+    if (free_bytes(sp) < (int64_t)len + SPOOL_RESERVE_BYTES)
+        return CS_NOSPACE; /* the last bytes are the database's */
     if ((rc = open_camera_dir(sp, camera, &dfd)))
         return rc;
     hash_sha256_hex(data, len, out->sha256);

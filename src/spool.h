@@ -77,6 +77,23 @@ enum cs_err spool_write(struct spool *sp, const char *camera, int64_t wall_ms, i
                         int height, const char *ext, const uint8_t *data, size_t len,
                         struct spool_still *out);
 
+/* ---- room for the database on a full disk ----------------------------------
+ *
+ * The spool keeps SPOOL_RESERVE_BYTES free: a still that would eat into them
+ * is refused with CS_NOSPACE (so stills never fill the disk to the last
+ * byte). And a reserve file <state_dir>/.camsnap-reserve of that size holds
+ * room for the tracking database when something else fills the disk:
+ * spool_release_reserve() frees it on ENOSPC/SQLITE_FULL so failures and
+ * deliveries can still be recorded; spool_restore_reserve() recreates it once
+ * there is room again. Both are cheap and may be called from any thread. */
+#define SPOOL_RESERVE_BYTES (4LL * 1024 * 1024)
+
+/* Frees the reserve; true when there was one to free (then log it). */
+bool spool_release_reserve(const struct spool *sp);
+
+/* Recreates the reserve if it is missing and the disk has ample room. */
+void spool_restore_reserve(const struct spool *sp);
+
 /* Builds the absolute path of relpath. CS_TOOBIG on overflow. */
 enum cs_err spool_path(const struct spool *sp, const char *relpath, char *out, size_t outsz);
 

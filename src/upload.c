@@ -45,6 +45,7 @@ struct sb {
     int image_url_public;
     long connect_timeout_ms, timeout_ms;
     struct sb_req *free_list;
+    int active;                 /* transfers added to the multi handle */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -324,6 +325,7 @@ static enum cs_err sb_start(void *state, struct dl_request *req)
         put_req(sb, q);
         return CS_NOMEM;
     }
+    sb->active++;
     return CS_OK;
 }
 
@@ -362,7 +364,9 @@ static int sb_poll(void *state, int timeout_ms, backend_done_fn done, void *ctx)
     CURLMsg *m;
 
     curl_multi_perform(sb->multi, &running);
-    if (running || timeout_ms > 0)
+    /* Wait only when nothing has finished yet: transfers that completed in
+     * the perform above are read at once, not after the timeout. */
+    if (running == sb->active && (running || timeout_ms > 0))
         curl_multi_poll(sb->multi, NULL, 0, timeout_ms, NULL);
     curl_multi_perform(sb->multi, &running);
     while ((m = curl_multi_info_read(sb->multi, &left))) {
@@ -373,6 +377,7 @@ static int sb_poll(void *state, int timeout_ms, backend_done_fn done, void *ctx)
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
         result_of(q, m->data.result, &r);
         curl_multi_remove_handle(sb->multi, q->easy);
+        sb->active--;
         struct dl_request *req = q->req;
         put_req(sb, q);
         done(ctx, req, &r);

@@ -117,7 +117,7 @@ static int add_still(struct fx *fx, int64_t ms)
                             .width = 64, .height = 48, .sha256_hex = s->sha256};
     assert_int_equal(store_add_still(fx->st, &si, NULL), CS_OK);
     delivery_image_id("store-001", "ASE", s->relpath, id);
-    snprintf(path, sizeof(path), "%s/ASE/%s", fx->out, s->relpath);
+    snprintf(path, sizeof(path), "%s/ASE/store-001/%s", fx->out, s->relpath);
     memcpy(fx->obj[i], path, sizeof(path));
     snprintf(path, sizeof(path), "%s/rows/%s.json", fx->out, id);
     memcpy(fx->row[i], path, sizeof(path));
@@ -309,7 +309,7 @@ static void delivers_everything_once(void **state)
     assert_int_equal(sum.bytes, bytes);
     for (int i = 0; i < 50; i++)
         check_delivered(fx, i);
-    assert_int_equal(count_files(fx, "ASE/camera_c1"), 50);
+    assert_int_equal(count_files(fx, "ASE/store-001/camera_c1"), 50);
     assert_int_equal(count_files(fx, "rows"), 50);
     sum = deliver(fx, NULL, NULL); /* nothing is due any more */
     expect(&sum, 0, 0, 0, 0, 0);
@@ -333,7 +333,7 @@ static void redelivery_after_lost_answers_is_idempotent(void **state)
     expect(&sum, 10, 10, 0, 0, 0); /* already there: once per still, object and row alike */
     for (int i = 0; i < 10; i++)
         check_delivered(fx, i);
-    assert_int_equal(count_files(fx, "ASE/camera_c1"), 10);
+    assert_int_equal(count_files(fx, "ASE/store-001/camera_c1"), 10);
     assert_int_equal(count_files(fx, "rows"), 10);
 }
 
@@ -388,7 +388,7 @@ static void conflict_is_kept_and_quarantined(void **state)
 
     add_still(fx, T0);
     add_still(fx, T0 + 1000);
-    snprintf(dir, sizeof(dir), "%s/ASE/camera_c1", fx->out);
+    snprintf(dir, sizeof(dir), "%s/ASE/store-001/camera_c1", fx->out);
     mkdirs(dir);
     /* same size, one byte different; and a smaller file */
     theirs = slurp(fx->s[0].path, &len);
