@@ -55,7 +55,7 @@ const struct key_def config__keys[] = {
       .off = OFF_G(timezone),
       .help = "Time zone of the window, a name under /usr/share/zoneinfo; unset: system time." },
     { .sec = SEC_GENERAL, .name = "restaurant_id", .type = KT_STRING, .example = "store-001",
-      .off = OFF_G(restaurant_id), .help = "Site identifier sent with every row (optional)." },
+      .off = OFF_G(restaurant_id), .help = "Site identifier: sent with every row and leading every object path (optional)." },
     { .sec = SEC_GENERAL, .name = "log_level", .type = KT_ENUM, .def = "info",
       .choices = log_level_names, .off = OFF_G(log_level),
       .help = "Least severe message level that is logged." },
