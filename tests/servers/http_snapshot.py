@@ -162,6 +162,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 64  # a 12-camera round connects at once
     address_family = socket.AF_INET
 
 

@@ -398,6 +398,7 @@ def main(argv):
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
+    server.set_backlog(64)  # an 8-camera round connects at once
     mounts = LazyMounts(args)
     server.set_mount_points(mounts)
     server.set_auth(PathAuth())

@@ -36,13 +36,18 @@ def sha256_file(path):
 
 
 class DirRemote:
-    """Objects under ROOT/BUCKET/..., rows as ROOT/rows/<image_id>.json."""
+    """Objects under ROOT/BUCKET/[RESTAURANT_ID/]..., rows as
+    ROOT/rows/<image_id>.json. camsnap leads object paths with the
+    restaurant_id when one is configured; objects() names them as the local
+    stills are named (without it)."""
 
-    def __init__(self, root, bucket="ASE"):
-        self.root, self.bucket = root, bucket
+    def __init__(self, root, bucket="ASE", restaurant_id=None):
+        self.root, self.bucket, self.restaurant_id = root, bucket, restaurant_id
 
     def objects(self):
         out, base = {}, os.path.join(self.root, self.bucket)
+        if self.restaurant_id:
+            base = os.path.join(base, self.restaurant_id)
         for d, _, files in os.walk(base):
             for f in files:
                 p = os.path.join(d, f)
@@ -62,11 +67,13 @@ class DirRemote:
 class StandinRemote:
     """The Supabase stand-in: rows in PostgreSQL, objects in a directory."""
 
-    def __init__(self, dsn, objects_dir, bucket="ASE", table="ASE_Snapshot"):
+    def __init__(self, dsn, objects_dir, bucket="ASE", table="ASE_Snapshot",
+                 restaurant_id=None):
         self.dsn, self.dir, self.bucket, self.table = dsn, objects_dir, bucket, table
+        self.restaurant_id = restaurant_id
 
     def objects(self):
-        return DirRemote(self.dir, self.bucket).objects()
+        return DirRemote(self.dir, self.bucket, self.restaurant_id).objects()
 
     def rows(self):
         import psycopg2
