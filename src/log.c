@@ -64,7 +64,7 @@ void log_close(void)
 }
 
 /* Deletes capture_YYYYMMDD.log files older than the retention. */
-static void prune_old_logs(const char *today)
+static void prune_old_logs(void)
 {
     DIR *d;
     struct dirent *de;
@@ -74,7 +74,6 @@ static void prune_old_logs(const char *today)
 
     if (retention <= 0 || !(d = opendir(log_dir)))
         return;
-    (void)today;
     localtime_r(&t, &tm);
     strftime(cutoff, sizeof(cutoff), "%Y%m%d", &tm);
     while ((de = readdir(d))) {
@@ -112,7 +111,7 @@ static void rotate_file(int64_t now_ms)
     }
     setvbuf(log_file, NULL, _IOLBF, 0);
     memcpy(log_file_date, date, sizeof(date));
-    prune_old_logs(date);
+    prune_old_logs();
 }
 
 static void emit(enum log_level level, const char *camera, const char *msg)
