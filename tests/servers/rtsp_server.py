@@ -23,7 +23,11 @@ first time a request names it, so /cam/2592x1944, /cam/1920x1080 and
                every IDR slice, which splits an IDR picture in two for
                FFmpeg's parser).
   /h265/WxH    H.265: x265enc tune=zerolatency speed-preset=ultrafast
-               key-int-max as above, rtph265pay (VPS/SPS/PPS before IDRs).
+               key-int-max as above, rtph265pay config-interval=-1.  x265
+               makes open GOPs: only its first keyframe is an IDR (with
+               VPS/SPS/PPS), the later ones are CRA pictures without
+               in-band parameter sets (rtph265pay adds them before IDRs
+               only); a late joiner gets the cached ones first (see below).
   /mjpeg/WxH   Motion JPEG: jpegenc quality=85, rtpjpegpay (RFC 2435).
                Every frame is a keyframe.  RFC 2435 describes at most
                2040x2040 in its header: use sizes up to that.
@@ -45,14 +49,52 @@ first time a request names it, so /cam/2592x1944, /cam/1920x1080 and
                keyframe ever arrives (x264 makes no further IDR anyway:
                key-int-max is 2^30).  A snapshot must end with a timeout
                ("no keyframe within Ns"), never with a picture.
+
+Real-camera stream kinds (each is /cam unless said otherwise):
+  /sliced2/WxH, /sliced4/WxH
+               H.264 with exactly 2 (4) slices in every picture (x264enc
+               threads=1 option-string=slices=N) and rtph264pay
+               config-interval=-1, as GStreamer-based cameras send it:
+               SPS and PPS before EVERY IDR slice, so an IDR access unit
+               goes  AUD SPS PPS [SEI]  SPS PPS IDR  SPS PPS IDR ...
+               (x264's own SPS/PPS, then the payloader's before each slice).
+  /hevcsliced2/WxH, /hevcsliced4/WxH
+               H.265 with exactly 2 (4) slices in every picture (x265enc
+               option-string=slices=N:open-gop=0, so each keyframe is an
+               IDR, not a CRA) and rtph265pay config-interval=-1.  Unlike
+               rtph264pay, rtph265pay (1.22) sends VPS/SPS/PPS once per
+               access unit, before its FIRST IDR slice only:
+                   VPS SPS PPS IDR(first) IDR IDR IDR TRAIL(first) ...
+  /intra/WxH   H.264 with periodic intra refresh (x264enc intra-refresh=true,
+               refresh period = fps * gop-seconds): a column of intra blocks
+               sweeps the picture, each wave starts at a picture carrying
+               SPS, PPS and a recovery point SEI (NAL 6, payload type 6).
+               x264 writes one IDR, the very first picture; like /nokey the
+               filter deletes it, so NO IDR ever reaches a client, even the
+               first one, which has to start at a recovery point.
+  /ts/WxH      the /cam H.264 inside MPEG-TS over RTP: mpegtsmux !
+               rtpmp2tpay pt=33; the SDP says "MP2T/90000" and the video
+               stream is known only once PAT/PMT in the TS are parsed.
+  /natport/WxH the /cam stream, but for RTP over UDP the SETUP reply
+               advertises server_port= 100 above the ports the RTP and RTCP
+               really come from (as a camera behind NAT or with some
+               firmware does); a client that accepts RTP only from the
+               advertised port gets nothing.  TCP interleaved: as /cam.
+  /udponly/WxH the /cam stream, RTP over UDP only: a SETUP asking for TCP
+               interleaved gets "461 Unsupported Transport".
 Any other path: RTSP 404.
+
+RTP and RTCP over UDP use server ports UDP_PORT_MIN..UDP_PORT_MAX bound
+to 127.0.0.1 (an RTSPAddressPool; gst-rtsp-server would otherwise bind the
+wildcard address).
 
 Camera emulation (keyframes and late joiners).  Like a real camera, each
 path has ONE encoder that runs continuously from the first request for that
 path until the server stops ("warm", the default).  Every client gets its
 own RTSP media (appsrc -> payloader) fed from that encoder, with the cached
 parameter sets (SPS/PPS, VPS) sent first.  So:
-  - the first client of a path gets an IDR at once (the encoder starts);
+  - the first client of a path gets an IDR at once (the encoder starts;
+    on /intra it gets the pictures after the deleted IDR instead);
   - every later client joins mid-GOP and has to wait for the next IDR, up
     to gop-seconds, exactly as with a camera that is already streaming.
 A plain shared RTSPMedia cannot do this: the Range of the client's PLAY
@@ -89,6 +131,7 @@ import re
 import signal
 import sys
 import threading
+import warnings
 
 import gi
 
@@ -97,9 +140,41 @@ gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
-KINDS = ("cam", "h265", "mjpeg", "auth", "basic", "nokey")
+
+
+class Kind:
+    """What one /KIND/ path serves (see the module docstring)."""
+
+    def __init__(self, codec="h264", slices=0, intra_refresh=False, strip_idr=False,
+                 keyint=None, config_interval=0, mux="rtp", udp_only=False,
+                 fake_server_port=0):
+        self.codec, self.slices, self.intra_refresh = codec, slices, intra_refresh
+        self.strip_idr, self.keyint, self.config_interval = strip_idr, keyint, config_interval
+        self.mux, self.udp_only, self.fake_server_port = mux, udp_only, fake_server_port
+
+
+KIND = {
+    "cam": Kind(),
+    "h265": Kind(codec="h265", config_interval=-1),
+    "mjpeg": Kind(codec="jpeg"),
+    "auth": Kind(),
+    "basic": Kind(),
+    "nokey": Kind(strip_idr=True, keyint=1 << 30),
+    "sliced2": Kind(slices=2, config_interval=-1),
+    "sliced4": Kind(slices=4, config_interval=-1),
+    "hevcsliced2": Kind(codec="h265", slices=2, config_interval=-1),
+    "hevcsliced4": Kind(codec="h265", slices=4, config_interval=-1),
+    "intra": Kind(intra_refresh=True, strip_idr=True),
+    "ts": Kind(mux="ts"),
+    "natport": Kind(fake_server_port=100),
+    "udponly": Kind(udp_only=True),
+}
+KINDS = tuple(KIND)
 PATH_RE = re.compile(r"^/(%s)/([0-9]{2,4})x([0-9]{2,4})(?=/|$)" % "|".join(KINDS))
 MIN_DIM, MAX_DIM = 16, 8192
+# Server-side UDP ports (RTP even, RTCP odd), below Linux's ephemeral range;
+# a port another process holds is skipped.
+UDP_PORT_MIN, UDP_PORT_MAX = 20000, 31999
 USERS = (("camuser", "campass"), ("cam user", "p@ss:w/rd 100%"))
 ROLE = "user"
 NAL_START = re.compile(b"\x00\x00\x01")
@@ -112,12 +187,13 @@ def log(msg):
 
 
 def codec_of(kind):
-    return {"h265": "h265", "mjpeg": "jpeg"}.get(kind, "h264")
+    return KIND[kind].codec
 
 
 def encoder_launch(kind, w, h, fps, gop):
-    keyint = max(1, int(round(fps * gop))) if kind != "nokey" else 1 << 30
-    codec = codec_of(kind)
+    k = KIND[kind]
+    keyint = k.keyint or max(1, int(round(fps * gop)))
+    codec = k.codec
     # BT.601 at every size (GStreamer would pick BT.709 for HD); converted to
     # full range for JPEG, whose decoders assume full range.
     size = "width=%d,height=%d,framerate=%d/1" % (w, h, fps)
@@ -128,26 +204,42 @@ def encoder_launch(kind, w, h, fps, gop):
         src = ("videotestsrc is-live=true pattern=smpte ! "
                "video/x-raw,format=I420,%s,colorimetry=bt601" % size)
     sink = "appsink name=sink emit-signals=true sync=false max-buffers=8 drop=true"
+    # N slices per picture: x264 with one thread writing N slices, whatever
+    # the number of cores (sliced threads would make one slice per thread).
+    # x265 is made to use closed GOPs (IDR, not CRA, at each keyframe), as
+    # cameras do, so that rtph265pay config-interval=-1 (which acts on IDR
+    # slices only) puts VPS/SPS/PPS before every keyframe.
+    if k.slices and codec == "h264":
+        extra = " threads=1 option-string=slices=%d" % k.slices
+    elif k.slices:
+        extra = " option-string=slices=%d:open-gop=0" % k.slices
+    else:
+        extra = ""
+    if k.intra_refresh:
+        extra += " intra-refresh=true"
     if codec == "h264":
         enc = ("x264enc tune=zerolatency speed-preset=ultrafast bframes=0 pass=qual "
-               "quantizer=23 key-int-max=%d ! "
-               "video/x-h264,stream-format=byte-stream,alignment=au" % keyint)
+               "quantizer=23 key-int-max=%d%s ! "
+               "video/x-h264,stream-format=byte-stream,alignment=au" % (keyint, extra))
     elif codec == "h265":
-        enc = ("x265enc tune=zerolatency speed-preset=ultrafast key-int-max=%d ! "
-               "video/x-h265,stream-format=byte-stream,alignment=au" % keyint)
+        enc = ("x265enc tune=zerolatency speed-preset=ultrafast key-int-max=%d%s ! "
+               "video/x-h265,stream-format=byte-stream,alignment=au" % (keyint, extra))
     else:
         enc = "jpegenc quality=85"
     return "%s ! %s ! %s" % (src, enc, sink)
 
 
 def media_launch(kind, w, h, fps):
-    codec = codec_of(kind)
+    k = KIND[kind]
+    codec = k.codec
     caps = {"h264": "video/x-h264,stream-format=byte-stream,alignment=au",
             "h265": "video/x-h265,stream-format=byte-stream,alignment=au",
             "jpeg": "image/jpeg"}[codec]
-    pay = {"h264": "rtph264pay name=pay0 pt=96 config-interval=0",
-           "h265": "rtph265pay name=pay0 pt=96 config-interval=-1",
+    pay = {"h264": "rtph264pay name=pay0 pt=96 config-interval=%d" % k.config_interval,
+           "h265": "rtph265pay name=pay0 pt=96 config-interval=%d" % k.config_interval,
            "jpeg": "rtpjpegpay name=pay0 pt=26"}[codec]
+    if k.mux == "ts":
+        pay = "mpegtsmux ! rtpmp2tpay name=pay0 pt=33"
     return ("( appsrc name=src is-live=true do-timestamp=true format=time "
             "max-buffers=16 leaky-type=downstream "
             "caps=%s,width=%d,height=%d,framerate=%d/1 ! %s )" % (caps, w, h, fps, pay))
@@ -172,6 +264,7 @@ class Encoder:
 
     def __init__(self, kind, w, h, args):
         self.kind, self.codec = kind, codec_of(kind)
+        self.strip_idr = KIND[kind].strip_idr
         self.lock = threading.Lock()
         self.subscribers = {}          # appsrc -> needs parameter sets first
         self.params = {}               # NAL type -> bytes, latest parameter sets
@@ -194,7 +287,7 @@ class Encoder:
             self.subscribers.pop(appsrc, None)
 
     def _filter(self, data):
-        """Caches parameter sets; for /nokey drops the IDR slices."""
+        """Caches parameter sets; for /nokey and /intra drops the IDR slices."""
         if self.codec == "jpeg":
             return data
         kept = bytearray()
@@ -203,7 +296,7 @@ class Encoder:
             t = nal_type(self.codec, data, off)
             if t in wanted:
                 self.params[t] = data[s:e]
-            if self.kind == "nokey" and t in H264_IDR:
+            if self.strip_idr and t in H264_IDR:
                 continue
             kept += data[s:e]
         return bytes(kept)
@@ -282,7 +375,10 @@ class Camera:
         self.factory = GstRtspServer.RTSPMediaFactory()
         self.factory.set_launch(media_launch(kind, w, h, args.fps))
         self.factory.set_shared(False)
+        self.factory.set_address_pool(args.udp_pool)
         self.factory.connect("media-configure", self._on_media)
+        if KIND[kind].udp_only:
+            self.factory.set_protocols(GstRtsp.RTSPLowerTrans.UDP)
         if kind in ("auth", "basic"):
             perms = GstRtspServer.RTSPPermissions()
             for perm in (GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS,
@@ -299,9 +395,16 @@ class Camera:
             enc = Encoder(self.kind, self.w, self.h, self.args)
             enc.start()
         enc.subscribe(appsrc)
+        shift = KIND[self.kind].fake_server_port
+        if shift:
+            with NAT_LOCK:
+                NAT_MEDIAS[media] = shift
 
         def gone(_media):
             enc.unsubscribe(appsrc)
+            if shift:
+                with NAT_LOCK:
+                    NAT_MEDIAS.pop(media, None)
             if enc is not self.shared:
                 enc.stop()
 
@@ -310,6 +413,45 @@ class Camera:
     def stop(self):
         if self.shared:
             self.shared.stop()
+
+
+# /natport: media -> how much to add to the advertised server ports.
+NAT_LOCK = threading.Lock()
+NAT_MEDIAS = {}
+SERVER_PORT_RE = re.compile(r"(?<=server_port=)([0-9]+)(?:-([0-9]+))?")
+
+
+def on_send_message(client, _ctx, msg):
+    """RTSPClient "send-message": rewrites the Transport header of a SETUP
+    reply for a /natport media, so that the advertised server_port is not
+    the port the RTP and RTCP really come from (as a camera behind NAT does).
+
+    The context argument of this signal does not reach Python (its GType is
+    a plain pointer), so the media is found from the reply's Session header.
+    Replies without "server_port=" (TCP interleaved) are left alone.
+    """
+    try:
+        res, transport = msg.get_header(GstRtsp.RTSPHeaderField.TRANSPORT, 0)
+        if res != GstRtsp.RTSPResult.OK or "server_port=" not in transport:
+            return
+        res, session_id = msg.get_header(GstRtsp.RTSPHeaderField.SESSION, 0)
+        if res != GstRtsp.RTSPResult.OK:
+            return
+        session = client.get_session_pool().find(session_id.split(";")[0].strip())
+        if session is None:
+            return
+        with NAT_LOCK:
+            shifts = [NAT_MEDIAS.get(sm.get_media()) for sm in session.filter(None)]
+        shift = next((x for x in shifts if x), 0)
+        if not shift:
+            return
+        fake = SERVER_PORT_RE.sub(
+            lambda m: "-".join(str(int(g) + shift) for g in m.groups() if g), transport)
+        msg.remove_header(GstRtsp.RTSPHeaderField.TRANSPORT, -1)
+        msg.add_header(GstRtsp.RTSPHeaderField.TRANSPORT, fake)
+        log("natport: SETUP reply Transport %s (really %s)" % (fake, transport))
+    except Exception as e:  # never let a test peer die in a signal handler
+        log("natport: cannot rewrite the SETUP reply: %r" % (e,))
 
 
 class LazyMounts(GstRtspServer.RTSPMountPoints):
@@ -394,14 +536,24 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
+    # PyGObject cannot pass the GstRTSPContext argument of "send-message"
+    # (a pointer GType) and says so once per process; on_send_message does
+    # not use it.
+    warnings.filterwarnings("ignore", message=r"g_value_get_object: assertion")
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
     server.set_backlog(64)  # an 8-camera round connects at once
+    # RTP/RTCP over UDP: server sockets on 127.0.0.1 only (without a pool
+    # gst-rtsp-server binds them to the wildcard address).
+    args.udp_pool = GstRtspServer.RTSPAddressPool()
+    args.udp_pool.add_range("127.0.0.1", "127.0.0.1", UDP_PORT_MIN, UDP_PORT_MAX, 0)
     mounts = LazyMounts(args)
     server.set_mount_points(mounts)
     server.set_auth(PathAuth())
+    server.connect("client-connected",
+                   lambda _server, client: client.connect("send-message", on_send_message))
     if server.attach(None) == 0:
         log("cannot listen on 127.0.0.1:%d" % args.port)
         return 2
