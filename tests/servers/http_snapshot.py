@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""HTTP snapshot camera for camsnap's tests: serves JPEG stills on 127.0.0.1.
+r"""HTTP snapshot camera for camsnap's tests: serves JPEG stills on 127.0.0.1.
 
 usage: http_snapshot.py [--port N]      prints "READY <port>" when listening
 
@@ -365,6 +365,12 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64  # a 12-camera round connects at once
     address_family = socket.AF_INET
+
+    def handle_error(self, request, client_address):
+        # a client that leaves at any moment (reset, broken pipe, timeout) is
+        # normal for a camera; anything else is still printed
+        if not isinstance(sys.exc_info()[1], (ConnectionError, socket.timeout)):
+            super().handle_error(request, client_address)
 
 
 def main():
