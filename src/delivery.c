@@ -2,16 +2,23 @@
  * delivery.c - the delivery engine. One still's delivery:
  *
  *   pending/failed, remote_step 0
- *     │ start_object(): read the file, check it against its recorded
- *     │ size and SHA-256, POST the object
+ *     │ job_prepare(): read the file, check it against its recorded
+ *     │ size and SHA-256; POST the object
  *     ├─ OK ──────────────────────────────▶ store_object_stored() (step 1)
- *     ├─ EXISTS ─▶ VERIFY (remote size) ──▶ same or unknown: store_object_stored()
- *     │                                 └─▶ differs: store_quarantine_id() "conflict"
+ *     ├─ EXISTS ─▶ VERIFY: HEAD the object, verify_done() judges the answer
+ *     │    ├─ 200, size = ours ───────────▶ store_object_stored()
+ *     │    ├─ 200, size ≠ ours ───────────▶ store_quarantine_id() "conflict"
+ *     │    ├─ no usable size: any answer
+ *     │    │  that is not transient ──────▶ store_object_stored(), logged
+ *     │    ├─ transient, fewer than
+ *     │    │  DELIVERY_VERIFY_ATTEMPTS ───▶ store_verify_failed() (failed,
+ *     │    │                                verify_failures+1, backoff)
+ *     │    └─ transient, the last one ────▶ store_object_stored(), logged
  *     ├─ RETRY / ATTENTION ───────────────▶ store_attempt_failed() (status failed,
  *     │                                     next_attempt_ms = now + backoff)
  *     └─ PERMANENT ───────────────────────▶ store_quarantine_id()
  *   remote_step 1
- *     │ start_row(): POST the row (deterministic image_id)
+ *     │ POST the row (deterministic image_id)
  *     ├─ OK / EXISTS ─────────────────────▶ store_delivered() (success, step 2)
  *     └─ otherwise ───────────────────────▶ as above
  *   local file gone ──────────────────────▶ store_mark_missing()
@@ -19,6 +26,21 @@
  * Every remote step is recorded before the next starts, and every remote
  * write is idempotent (no upsert: "exists" counts as done), so a crash or a
  * lost answer at any point is repaired by doing the step again.
+ *
+ * The size check only guards against someone else's object at our path; the
+ * POST's "already exists" is what proves the object is there. So a check the
+ * server cannot answer must not hold the still back: 405 and 501 (no HEAD at
+ * this gateway), 401/403 (the key may write but not read), 404 and Storage's
+ * 400 (its "Object not found" under row-level security: an INSERT-only
+ * policy hides every object from the key that stored it, so this is the
+ * usual answer for the recommended anon setup, and asking again or storing
+ * again would only meet "exists" and "not found" forever), a 200 without
+ * Content-Length: all mean "size unknown", and the still is recorded as
+ * stored. A 404 is not taken to mean the object vanished: "exists" came from
+ * the server's own unique key a moment before, and an object deleted in
+ * between was deleted on purpose. Transient failures are retried like any
+ * failed attempt, but the check is given up after DELIVERY_VERIFY_ATTEMPTS
+ * (counted in the store, across restarts), as if the size were unknown.
  */
 #include "delivery.h"
 
@@ -142,17 +164,19 @@ static void job_release(struct job *j)
     j->d->in_flight--;
 }
 
-/* Logs an error loudly, but the same text at most once a minute. */
-static void log_failure(struct delivery *d, enum log_level lvl, const struct job *j,
+/* Logs an error loudly, but the same text at most once a minute; returns
+ * whether it was logged. */
+static bool log_failure(struct delivery *d, enum log_level lvl, const struct job *j,
                         const char *msg)
 {
     int64_t now = clock_mono_ms();
 
     if (!strcmp(msg, d->last_logged) && now - d->last_logged_mono < 60000)
-        return;
+        return false;
     snprintf(d->last_logged, sizeof(d->last_logged), "%s", msg);
     d->last_logged_mono = now;
     log_msg(lvl, j->due.camera_name, "delivery of %s: %s", j->due.filename, msg);
+    return true;
 }
 
 static void settle(struct delivery *d)
@@ -185,7 +209,8 @@ static void record_error(struct delivery *d, enum cs_err rc)
     hold_back(d, 0, false);
 }
 
-static void job_failed(struct job *j, const struct dl_result *r)
+/* verify: a transient failure of the size check, counted towards its bound. */
+static void job_failed(struct job *j, const struct dl_result *r, bool verify)
 {
     struct delivery *d = j->d;
     int64_t now = clock_wall_ms(), delay;
@@ -205,8 +230,9 @@ static void job_failed(struct job *j, const struct dl_result *r)
         d->sum->failed_attempts++;
         d->sum->attention += person;
         log_failure(d, person ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN, j, r->message);
-        rc = store_attempt_failed(d->st, j->due.id, now, now + delay,
-                                  person ? "attention" : "retry", r->message);
+        rc = verify ? store_verify_failed(d->st, j->due.id, now, now + delay, r->message)
+                    : store_attempt_failed(d->st, j->due.id, now, now + delay,
+                                           person ? "attention" : "retry", r->message);
         hold_back(d, r->retry_after_ms, person);
     }
     if (rc)
@@ -223,7 +249,7 @@ static void job_start(struct job *j, enum dl_step step)
     if ((rc = backend_start(j->d->be, &j->req))) {
         struct dl_result r = {.cls = DL_RETRY};
         snprintf(r.message, sizeof(r.message), "cannot start a request: %s", cs_strerror(rc));
-        job_failed(j, &r);
+        job_failed(j, &r, false);
     }
 }
 
@@ -258,32 +284,75 @@ static void object_done(struct job *j)
     job_start(j, DL_STEP_ROW);
 }
 
+enum delivery_verify delivery_verify_verdict(const struct dl_result *r, int64_t local_size,
+                                             int64_t failures_before)
+{
+    if (r->cls == DL_RETRY)
+        return failures_before + 1 < DELIVERY_VERIFY_ATTEMPTS ? DELIVERY_VERIFY_AGAIN
+                                                              : DELIVERY_VERIFY_UNKNOWN;
+    if (r->cls != DL_OK || r->remote_size < 0)
+        return DELIVERY_VERIFY_UNKNOWN;
+    return r->remote_size == local_size ? DELIVERY_VERIFY_SAME : DELIVERY_VERIFY_DIFFERS;
+}
+
+/* The answer to the size check after "already exists" (see the top). */
+static void verify_done(struct job *j, const struct dl_result *r)
+{
+    struct dl_result c = *r;
+    char msg[512];
+    int64_t tried = j->due.verify_failures + 1;
+
+    switch (delivery_verify_verdict(r, (int64_t)j->len, j->due.verify_failures)) {
+    case DELIVERY_VERIFY_AGAIN:
+        snprintf(c.message, sizeof(c.message), "%.300s (size check %lld of %d)", r->message,
+                 (long long)tried, DELIVERY_VERIFY_ATTEMPTS);
+        job_failed(j, &c, true);
+        return;
+    case DELIVERY_VERIFY_DIFFERS:
+        c.cls = DL_CONFLICT;
+        snprintf(msg, sizeof(msg),
+                 "conflict: the remote object has %lld bytes, ours %zu; "
+                 "kept, not overwritten - needs a person",
+                 (long long)r->remote_size, j->len);
+        snprintf(c.message, sizeof(c.message), "%.380s", msg);
+        job_failed(j, &c, false);
+        return;
+    case DELIVERY_VERIFY_UNKNOWN:
+        /* Short enough for last_logged, so that repeats are recognised. */
+        if (r->cls == DL_RETRY)
+            snprintf(msg, sizeof(msg),
+                     "already stored; its size could not be read in %lld "
+                     "attempts (last: %.200s); recorded without the size check",
+                     (long long)tried, r->message);
+        else
+            snprintf(msg, sizeof(msg),
+                     "already stored; its size could not be read (%.200s); "
+                     "recorded without the size check",
+                     r->message);
+        if (!log_failure(j->d, LOG_LEVEL_WARN, j, msg))
+            log_debug(j->due.camera_name, "delivery of %s: %s", j->due.filename, msg);
+        break;
+    case DELIVERY_VERIFY_SAME: break;
+    }
+    j->existed = true;
+    object_done(j);
+}
+
 static void on_done(void *ctx, struct dl_request *req, const struct dl_result *r)
 {
     struct job *j = req->user;
-    char msg[512];
 
     (void)ctx;
     if (req->step == DL_STEP_OBJECT && r->cls == DL_OK) {
         object_done(j);
     } else if (req->step == DL_STEP_OBJECT && r->cls == DL_EXISTS) {
         job_start(j, DL_STEP_VERIFY);
-    } else if (req->step == DL_STEP_VERIFY && r->cls != DL_RETRY) {
-        if (r->remote_size < 0 || r->remote_size == (int64_t)j->len) {
-            j->existed = true;
-            object_done(j);
-            return;
-        }
-        struct dl_result c = *r;
-        c.cls = DL_CONFLICT;
-        snprintf(msg, sizeof(msg), "conflict: the remote object has %lld bytes, ours %zu; "
-                 "kept, not overwritten - needs a person", (long long)r->remote_size, j->len);
-        snprintf(c.message, sizeof(c.message), "%.380s", msg);
-        job_failed(j, &c);
+    } else if (req->step == DL_STEP_VERIFY) {
+        verify_done(j, r);
     } else if (req->step == DL_STEP_ROW && (r->cls == DL_OK || r->cls == DL_EXISTS)) {
         job_delivered(j, r->cls == DL_EXISTS);
     } else {
-        job_failed(j, r);
+        job_failed(j, r, false);
     }
 }
 

@@ -63,6 +63,28 @@ enum cs_err delivery_run(struct delivery *d, const struct delivery_opts *opts,
 /* Ends a wait early (new stills, stop). Thread-safe. */
 void delivery_wakeup(struct delivery *d);
 
+/* How many times the size check after "already exists" (a HEAD of the
+ * object) is tried while it fails transiently (transport, timeout, 408, 429,
+ * 5xx but 501, 544) before the still is recorded as stored without it. The
+ * count is kept in the store, so restarts do not reset it. */
+#define DELIVERY_VERIFY_ATTEMPTS 4
+
+/* What the size check concluded; see the state machine in delivery.c. */
+enum delivery_verify {
+    DELIVERY_VERIFY_SAME,    /* the remote size is ours: stored */
+    DELIVERY_VERIFY_UNKNOWN, /* no usable size: stored without the check */
+    DELIVERY_VERIFY_DIFFERS, /* another object at our path: conflict */
+    DELIVERY_VERIFY_AGAIN,   /* transient failure: retry the still later */
+};
+
+struct dl_result;
+
+/* Judges the answer r to the size check of a still of local_size bytes whose
+ * check already failed transiently failures_before times. Pure; exported for
+ * tests. */
+enum delivery_verify delivery_verify_verdict(const struct dl_result *r, int64_t local_size,
+                                             int64_t failures_before);
+
 /* The deterministic row id of a still: a name-based UUID (version 5) of
  * "<restaurant_id>/<bucket>/<path>". out gets 36 chars + NUL. */
 void delivery_image_id(const char *restaurant_id, const char *bucket, const char *path,

@@ -98,6 +98,8 @@ static const char *const stmt_sql[STMT__COUNT] = {
                  "width = excluded.width, height = excluded.height, "
                  "resolution_mismatch = excluded.resolution_mismatch, "
                  "remote_step = CASE WHEN sha256 IS excluded.sha256 THEN remote_step ELSE 0 END, "
+                 "verify_failures = CASE WHEN sha256 IS excluded.sha256 THEN verify_failures "
+                 "ELSE 0 END, "
                  "sha256 = excluded.sha256, error_message = NULL, next_attempt_ms = 0 "
                  "WHERE upload_status = 'missing'",
     [STMT_QUARANTINE] = "INSERT INTO upload_tracking (" STILL_COLUMNS ", upload_status, "
@@ -200,6 +202,10 @@ static const char *const migrations[] = {
           "CREATE INDEX IF NOT EXISTS upload_tracking_status_age "
           "ON upload_tracking (upload_status, capture_ms, id);"
           "PRAGMA user_version = 3;",
+    /* Transient failures of the size check after "already exists": bounded
+     * per still, and counted here so that a restart does not reset the bound. */
+    [4] = "ALTER TABLE upload_tracking ADD COLUMN verify_failures INTEGER NOT NULL DEFAULT 0;"
+          "PRAGMA user_version = 4;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION + 1,

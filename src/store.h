@@ -33,7 +33,7 @@
 
 #include "err.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_FILENAME "capture_tracking.db"
 
 struct store;
@@ -166,6 +166,9 @@ struct store_due {
     int remote_step;            /* 0 or 1 */
     int64_t attempts;
     char image_id[STORE_IMAGE_ID_LEN + 1]; /* "" until first attempt */
+    /* How often the size check after "already exists" failed transiently
+     * (bounded by DELIVERY_VERIFY_ATTEMPTS). */
+    int64_t verify_failures;
 };
 
 /* Which stills are due. */
@@ -198,6 +201,9 @@ enum cs_err store_backlog(struct store *st, const char *camera, int64_t *files, 
  *   store_delivered:      -> success (remote_step 2), delivered_ms = now_ms
  *   store_attempt_failed: -> failed, attempts+1, next_attempt_ms, error_class
  *                         ("retry", "attention"), error_message
+ *   store_verify_failed:  as store_attempt_failed with error_class "retry",
+ *                         and verify_failures+1 (a transient failure of the
+ *                         size check; persisted so that restarts keep the bound)
  *   store_quarantine_id:  -> quarantined with reason (kept, never retried) */
 enum cs_err store_set_image_id(struct store *st, int64_t id, const char *image_id);
 enum cs_err store_object_stored(struct store *st, int64_t id, const char *url, int64_t now_ms);
@@ -205,6 +211,8 @@ enum cs_err store_delivered(struct store *st, int64_t id, const char *url, int64
 enum cs_err store_attempt_failed(struct store *st, int64_t id, int64_t now_ms,
                                  int64_t next_attempt_ms, const char *error_class,
                                  const char *message);
+enum cs_err store_verify_failed(struct store *st, int64_t id, int64_t now_ms,
+                                int64_t next_attempt_ms, const char *message);
 enum cs_err store_quarantine_id(struct store *st, int64_t id, const char *reason);
 
 /* A row that cleanup may remove. */

@@ -37,7 +37,7 @@ static const char *const dsql[D__COUNT] = {
     [D_DUE] = "SELECT id, filename, camera_name, capture_timestamp, COALESCE(capture_ms, 0), "
               "COALESCE(width, 0), COALESCE(height, 0), COALESCE(file_size, -1), "
               "COALESCE(sha256, ''), remote_step, COALESCE(upload_attempts, 0), "
-              "COALESCE(image_id, '') FROM upload_tracking "
+              "COALESCE(image_id, ''), verify_failures FROM upload_tracking "
               "WHERE " WAITING " AND (next_attempt_ms <= ?2 OR next_attempt_ms > ?2 + ?5 "
               "OR (?3 > 0 AND COALESCE(last_attempt_ms, 0) < ?3)) "
               "ORDER BY capture_ms, id LIMIT ?4",
@@ -58,7 +58,8 @@ static const char *const dsql[D__COUNT] = {
     [D_FAILED] = "UPDATE upload_tracking SET upload_status = 'failed', "
                  "upload_attempts = COALESCE(upload_attempts, 0) + 1, last_attempt_ms = ?2, "
                  "last_attempt = strftime('%Y-%m-%dT%H:%M:%fZ', ?2 / 1000.0, 'unixepoch'), "
-                 "next_attempt_ms = ?3, error_class = ?4, error_message = ?5 "
+                 "next_attempt_ms = ?3, error_class = ?4, error_message = ?5, "
+                 "verify_failures = verify_failures + ?6 "
                  "WHERE id = ?1 AND upload_status IN ('pending', 'failed')",
     [D_QUARANTINE] = "UPDATE upload_tracking SET upload_status = 'quarantined', "
                      "error_class = 'permanent', error_message = ?2 WHERE id = ?1",
@@ -140,6 +141,7 @@ static void read_due(sqlite3_stmt *s, struct store_due *d)
     d->remote_step = sqlite3_column_int(s, 9);
     d->attempts = sqlite3_column_int64(s, 10);
     store__copy_text(s, 11, d->image_id, sizeof(d->image_id));
+    d->verify_failures = sqlite3_column_int64(s, 12);
 }
 
 enum cs_err store_due(struct store *st, const struct store_due_query *q, struct store_due *out,
@@ -277,9 +279,10 @@ enum cs_err store_quarantine_id(struct store *st, int64_t id, const char *reason
     return update3(st, D_QUARANTINE, id, reason, 0, "quarantining");
 }
 
-enum cs_err store_attempt_failed(struct store *st, int64_t id, int64_t now_ms,
-                                 int64_t next_attempt_ms, const char *error_class,
-                                 const char *message)
+/* D_FAILED; verify_failed adds one to verify_failures. */
+static enum cs_err attempt_failed(struct store *st, int64_t id, int64_t now_ms,
+                                  int64_t next_attempt_ms, const char *error_class,
+                                  const char *message, bool verify_failed)
 {
     sqlite3_stmt *s;
     enum cs_err err = stmt(st, D_FAILED, &s);
@@ -296,7 +299,22 @@ enum cs_err store_attempt_failed(struct store *st, int64_t id, int64_t now_ms,
         rc = sqlite3_bind_text(s, 4, error_class, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_text(s, 5, message, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int(s, 6, verify_failed);
     return store__finish(st, s, rc, "recording a failed attempt of still %lld", (long long)id);
+}
+
+enum cs_err store_attempt_failed(struct store *st, int64_t id, int64_t now_ms,
+                                 int64_t next_attempt_ms, const char *error_class,
+                                 const char *message)
+{
+    return attempt_failed(st, id, now_ms, next_attempt_ms, error_class, message, false);
+}
+
+enum cs_err store_verify_failed(struct store *st, int64_t id, int64_t now_ms,
+                                int64_t next_attempt_ms, const char *message)
+{
+    return attempt_failed(st, id, now_ms, next_attempt_ms, "retry", message, true);
 }
 
 enum cs_err store_old_rows(struct store *st, int64_t cutoff_ms, bool include_pending,

@@ -8,7 +8,9 @@
  *           200 = stored; HTTP 400 with statusCode "409" (KeyAlreadyExists)
  *           or a real 409 = already stored (a retry after a lost answer).
  *   VERIFY  HEAD {url}/storage/v1/object/authenticated/{bucket}/{path}:
- *           the remote size, when the key may read metadata.
+ *           the remote size (Content-Length of a 200), when the key may read
+ *           metadata. Only transient answers are DL_RETRY; 501 (no HEAD
+ *           here) is not: asking again would never help.
  *   ROW     POST {url}/rest/v1/{table}, Prefer: return=minimal.
  *           201 = inserted; 409 with code 23505 = already inserted.
  *
@@ -125,6 +127,8 @@ void upload_classify(enum dl_step step, long http, const char *body, size_t len,
         r->cls = DL_ATTENTION; /* a conflict that is not our duplicate (23503) */
     if (step == DL_STEP_OBJECT && r->cls == DL_OK && http != 200 && http != 201)
         r->cls = DL_RETRY;     /* 204/206...: not the documented success */
+    if (step == DL_STEP_VERIFY && (http == 501 || inner == 501))
+        r->cls = DL_ATTENTION; /* the server does not do HEAD: not transient */
     if (r->cls == DL_OK || r->cls == DL_EXISTS) {
         snprintf(r->message, sizeof(r->message), "%s: HTTP %ld", step_name(step), http);
         return;
@@ -351,9 +355,16 @@ static void result_of(struct sb_req *q, CURLcode cc, struct dl_result *r)
     if (curl_easy_getinfo(q->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
         retry_after > 0)
         r->retry_after_ms = (int64_t)retry_after * 1000;
-    if (q->req->step == DL_STEP_VERIFY) {
-        curl_easy_getinfo(q->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
-        r->remote_size = r->cls == DL_OK ? (int64_t)clen : -1;
+    if (q->req->step == DL_STEP_VERIFY && http == 200) {
+        /* Only a 200's Content-Length is the object's size (a 206 or 204
+         * from a proxy says nothing about it). */
+        if (curl_easy_getinfo(q->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen) != CURLE_OK)
+            clen = -1;
+        r->remote_size = clen >= 0 ? (int64_t)clen : -1;
+        if (clen < 0) {
+            size_t n = strlen(r->message);
+            snprintf(r->message + n, sizeof(r->message) - n, " without Content-Length");
+        }
     }
 }
 

@@ -49,6 +49,9 @@ the first fault whose filters match is applied (and its count decremented):
         answer with that status (any, e.g. 408 429 500 502 503 504 544); without "body" a
         realistic default body is used.  {"mode":"status","wrapped":"503"} (or "429", any
         code) answers HTTP 400 with the storage envelope whose statusCode is that string.
+        "content_length": false leaves out Content-Length (the connection is closed after
+        the answer), e.g. {"mode":"status","status":200,"method":"HEAD","content_length":false}
+        for a gateway that answers camsnap's size check (a HEAD) without the size.
         commit default false (true = process the request first, then answer the fault).
   {"mode":"auth","status":401|403}           auth failure: rest 401 PGRST301 / 403 42501; storage
                                              AccessDenied envelope with that real status
@@ -434,6 +437,8 @@ def validate_fault(spec):
         st = f.get("status")
         if not isinstance(st, int) or not 100 <= st <= 999:
             raise ValueError("status mode needs an integer status")
+    if not isinstance(f.get("content_length", True), bool):
+        raise ValueError("content_length must be true or false")
     if mode == "auth":
         f["status"] = f.get("status", 401)
         if f["status"] not in (401, 403):
@@ -684,14 +689,18 @@ class Handler(BaseHTTPRequestHandler):
         st.record(method, raw_path, route, resp.status, resp.code, None, resp.committed,
                   self.role, resp.dup)
 
-    def send_resp(self, resp, head_only=None, declared_len=None, send_body=None):
+    def send_resp(self, resp, head_only=None, declared_len=None, send_body=None, no_length=False):
+        """no_length: no Content-Length; the connection closes after the answer."""
         if head_only is None:
             head_only = self.command == "HEAD"
+        if no_length:
+            self.close_connection = True
         self.send_response(resp.status)
         for k, v in resp.headers:
-            self.send_header(k, v)
+            if not (no_length and k.lower() == "content-length"):
+                self.send_header(k, v)
         length = len(resp.body) if declared_len is None else declared_len
-        if not any(k.lower() == "content-length" for k, v in resp.headers):
+        if not no_length and not any(k.lower() == "content-length" for k, v in resp.headers):
             self.send_header("Content-Length", str(length))
         if self.close_connection:
             self.send_header("Connection", "close")
@@ -803,7 +812,7 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.state
         if mode in ("status", "auth"):
             r = self.fault_default(fault, route)
-            self.send_resp(r)
+            self.send_resp(r, no_length=fault.get("content_length") is False)
             return r.status
         if mode == "lost_response":
             self.abort_connection(rst=bool(fault.get("rst")))

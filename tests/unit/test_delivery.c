@@ -1,5 +1,6 @@
 /* test_delivery.c - the delivery engine end to end with the real `dir`
- * backend, a real SQLite store, a real spool and real JPEGs. */
+ * backend, a real SQLite store, a real spool and real JPEGs; and its verdict
+ * on the answers to the size check after "already exists". */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "clock.h"
 #include "delivery.h"
 #include "image.h"
@@ -532,7 +534,58 @@ static void failure_then_recovery(void **state)
     }
 }
 
-/* (h) image_id: RFC 4122 version 5, deterministic, per restaurant. */
+/* The verdict on a size-check answer as the Supabase backend classifies
+ * it, on the first try and on the last allowed one. */
+static enum delivery_verify verdict_of(long http, const char *body, int64_t content_length,
+                                       int64_t failures_before)
+{
+    struct dl_result r;
+
+    memset(&r, 0, sizeof(r));
+    upload_classify(DL_STEP_VERIFY, http, body, body ? strlen(body) : 0, &r);
+    r.remote_size = http == 200 ? content_length : -1; /* as upload.c's result_of() */
+    return delivery_verify_verdict(&r, 1000, failures_before);
+}
+
+/* (h) A size check the server cannot answer never holds a still back: it is
+ * "unknown" (recorded as stored) at once. A transient failure is retried
+ * until DELIVERY_VERIFY_ATTEMPTS checks failed, then it is "unknown" too. */
+static void verify_verdicts(void **state)
+{
+    static const long never[] = {501, 405, 400, 401, 403, 404, 410, 302, 204, 206};
+    static const long transient[] = {500, 502, 503, 504, 544, 429, 408};
+    const char *lock = "{\"statusCode\":\"503\",\"error\":\"LockTimeout\"}";
+    const char *gone = "{\"statusCode\":\"404\",\"code\":\"NoSuchKey\"}";
+
+    (void)state;
+    assert_true(DELIVERY_VERIFY_ATTEMPTS >= 3 && DELIVERY_VERIFY_ATTEMPTS <= 5);
+    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+        for (int64_t before = 0; before <= DELIVERY_VERIFY_ATTEMPTS; before++)
+            if (verdict_of(never[i], NULL, 1000, before) != DELIVERY_VERIFY_UNKNOWN)
+                fail_msg("HEAD answered %ld (%lld failures before): not \"unknown\"", never[i],
+                         (long long)before);
+    assert_int_equal(verdict_of(400, gone, -1, 0), DELIVERY_VERIFY_UNKNOWN);
+    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++) {
+        int64_t tries = 0;
+        while (verdict_of(transient[i], NULL, -1, tries) == DELIVERY_VERIFY_AGAIN)
+            assert_true(++tries < 100);
+        /* tries failures were recorded; the next answer ended the checking */
+        if (tries + 1 != DELIVERY_VERIFY_ATTEMPTS)
+            fail_msg("HEAD answered %ld: %lld checks, want %d", transient[i], (long long)tries + 1,
+                     DELIVERY_VERIFY_ATTEMPTS);
+        assert_int_equal(verdict_of(transient[i], NULL, -1, tries), DELIVERY_VERIFY_UNKNOWN);
+        assert_int_equal(verdict_of(transient[i], NULL, -1, tries + 7), DELIVERY_VERIFY_UNKNOWN);
+    }
+    assert_int_equal(verdict_of(400, lock, -1, 0), DELIVERY_VERIFY_AGAIN);
+    /* a 200: its Content-Length decides; none is "unknown" */
+    assert_int_equal(verdict_of(200, NULL, 1000, 0), DELIVERY_VERIFY_SAME);
+    assert_int_equal(verdict_of(200, NULL, 999, 0), DELIVERY_VERIFY_DIFFERS);
+    assert_int_equal(verdict_of(200, NULL, 0, 0), DELIVERY_VERIFY_DIFFERS);
+    assert_int_equal(verdict_of(200, NULL, -1, 0), DELIVERY_VERIFY_UNKNOWN);
+    assert_int_equal(verdict_of(200, NULL, 1000, DELIVERY_VERIFY_ATTEMPTS), DELIVERY_VERIFY_SAME);
+}
+
+/* (i) image_id: RFC 4122 version 5, deterministic, per restaurant. */
 static void image_id_is_a_v5_uuid(void **state)
 {
     const char *path = "camera_27/20261126_113000_2592_1944.jpg";
@@ -570,6 +623,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(missing_and_changed_files, setup, teardown),
         cmocka_unit_test_setup_teardown(oldest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(failure_then_recovery, setup, teardown),
+        cmocka_unit_test(verify_verdicts),
         cmocka_unit_test(image_id_is_a_v5_uuid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

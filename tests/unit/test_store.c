@@ -220,7 +220,9 @@ static void test_open_creates_schema(void **state)
                                     "+ COUNT(file_size) + COUNT(sha256) "
                                     "+ COUNT(resolution_mismatch) + COUNT(remote_step) "
                                     "+ COUNT(next_attempt_ms) + COUNT(image_id) "
-                                    "+ COUNT(created_ms) FROM upload_tracking"), 0);
+                                    "+ COUNT(created_ms) + COUNT(verify_failures) "
+                                    "FROM upload_tracking"),
+                     0);
 }
 
 static void test_reopen_is_idempotent(void **state)
@@ -330,8 +332,87 @@ static void test_migrates_legacy_database(void **state)
     assert_int_equal(raw_int(f->db, "SELECT remote_step + next_attempt_ms "
                                     "+ resolution_mismatch FROM upload_tracking WHERE id = 1"), 0);
 
+    assert_int_equal(raw_int(f->db, "SELECT SUM(verify_failures) FROM upload_tracking"), 0);
+
     st = open_ok(f->db);
     assert_int_equal(store_version_at_open(st), STORE_SCHEMA_VERSION);
+    store_close(st);
+}
+
+/* Version 3 (before the bounded size check) gains verify_failures = 0 and
+ * keeps its rows and their delivery state. */
+static void test_migrates_v3_database(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f->db);
+
+    add(st, "camera_1/a.jpg", "camera_1", 1000, 4096);
+    store_close(st);
+    raw_exec(f->db, "UPDATE upload_tracking SET upload_status = 'failed', upload_attempts = 3, "
+                    "remote_step = 0, error_class = 'retry';"
+                    "ALTER TABLE upload_tracking DROP COLUMN verify_failures;"
+                    "PRAGMA user_version = 3;");
+
+    st = open_ok(f->db);
+    assert_int_equal(store_version_at_open(st), 3);
+    assert_int_equal(status_of(st, "camera_1/a.jpg"), STILL_FAILED);
+    store_close(st);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(raw_int(f->db, "SELECT verify_failures FROM upload_tracking"), 0);
+    assert_int_equal(raw_int(f->db, "SELECT upload_attempts FROM upload_tracking"), 3);
+}
+
+/* ---- delivery transitions -------------------------------------------------- */
+
+static struct store_due due_one(struct store *st)
+{
+    struct store_due_query q = {.now_ms = INT64_MAX / 4, .horizon_ms = 0};
+    struct store_due d;
+    size_t n = 0;
+
+    assert_int_equal(store_due(st, &q, &d, 1, &n), CS_OK);
+    assert_int_equal(n, 1);
+    return d;
+}
+
+/* verify_failures counts only failed size checks, survives a reopen, and
+ * starts over when the still's content changes (a missing file came back
+ * with other bytes: its old object says nothing about the new one). */
+static void test_verify_failures(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f->db);
+    struct still_info si = still("camera_1/a.jpg", "camera_1", 1000, 4096);
+    int64_t id = 0;
+    char cls[64];
+
+    assert_int_equal(store_add_still(st, &si, &id), CS_OK);
+    assert_int_equal(due_one(st).verify_failures, 0);
+    assert_int_equal(store_verify_failed(st, id, 2000, 3000, "size: HTTP 503"), CS_OK);
+    assert_int_equal(store_attempt_failed(st, id, 4000, 5000, "retry", "storing: HTTP 503"), CS_OK);
+    assert_int_equal(store_verify_failed(st, id, 6000, 7000, "size: HTTP 504"), CS_OK);
+    store_close(st);
+
+    st = open_ok(f->db);
+    struct store_due d = due_one(st);
+    assert_int_equal(d.verify_failures, 2);
+    assert_int_equal(d.attempts, 3);
+    assert_int_equal(d.remote_step, 0);
+    assert_int_equal(status_of(st, "camera_1/a.jpg"), STILL_FAILED);
+    raw_text(f->db, "SELECT error_class || ': ' || error_message FROM upload_tracking", cls,
+             sizeof cls);
+    assert_string_equal(cls, "retry: size: HTTP 504");
+    assert_int_equal(raw_int(f->db, "SELECT next_attempt_ms FROM upload_tracking"), 7000);
+
+    /* the same file back after missing: the count stays */
+    assert_int_equal(store_mark_missing(st, "camera_1/a.jpg"), CS_OK);
+    assert_int_equal(store_add_still(st, &si, NULL), CS_OK);
+    assert_int_equal(due_one(st).verify_failures, 2);
+    /* other bytes: it starts over */
+    assert_int_equal(store_mark_missing(st, "camera_1/a.jpg"), CS_OK);
+    si.sha256_hex = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+    assert_int_equal(store_add_still(st, &si, NULL), CS_OK);
+    assert_int_equal(due_one(st).verify_failures, 0);
     store_close(st);
 }
 
@@ -710,6 +791,8 @@ int main(void)
         DIR_TEST(test_newer_database_refused),
         DIR_TEST(test_open_bad_path),
         DIR_TEST(test_migrates_legacy_database),
+        DIR_TEST(test_migrates_v3_database),
+        DIR_TEST(test_verify_failures),
         cmocka_unit_test(test_add_then_duplicate),
         DIR_TEST(test_columns_written),
         cmocka_unit_test(test_sqlite_error_text),

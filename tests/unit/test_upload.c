@@ -1,6 +1,7 @@
 /* test_upload.c - upload_classify(): every answer of the real Supabase
  * Storage and PostgREST (shared/SUPABASE.md sections 1.3 and 1.8), by HTTP
- * status AND body, and its robustness against odd bodies. */
+ * status AND body, the answers to the size check (HEAD), and its robustness
+ * against odd bodies. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #define OBJ DL_STEP_OBJECT
 #define ROW DL_STEP_ROW
+#define HEAD DL_STEP_VERIFY
 
 struct answer {
     enum dl_step step;
@@ -139,6 +141,40 @@ static const struct answer rest[] = {
     {ROW, 503, "<html>Service Unavailable</html>", DL_RETRY, {"HTTP 503"}},
     {ROW, 429, NULL, DL_RETRY, {"HTTP 429"}},
 };
+
+/* The size check after "already exists" (HEAD: no body). Only transient
+ * answers may be DL_RETRY: the delivery engine retries those a bounded number
+ * of times and takes every other answer for "size unknown". */
+static const struct answer verify[] = {
+    {HEAD, 200, NULL, DL_OK, {0}},
+    {HEAD, 204, NULL, DL_OK, {0}},  /* no size: the engine reads only a 200's */
+    /* cannot be answered here: never transient */
+    {HEAD, 501, NULL, DL_ATTENTION, {"HTTP 501"}},
+    {HEAD, 501, "<html><body><h1>501 Not Implemented</h1></body></html>", DL_ATTENTION,
+     {"HTTP 501"}},
+    {HEAD, 405, NULL, DL_ATTENTION, {"HTTP 405"}},
+    {HEAD, 400, NULL, DL_ATTENTION, {"HTTP 400"}},  /* Storage, RLS hiding the object */
+    {HEAD, 401, NULL, DL_ATTENTION, {"HTTP 401"}},
+    {HEAD, 403, NULL, DL_ATTENTION, {"HTTP 403"}},
+    {HEAD, 404, NULL, DL_ATTENTION, {"HTTP 404"}},
+    {HEAD, 410, NULL, DL_ATTENTION, {"HTTP 410"}},
+    {HEAD, 302, NULL, DL_ATTENTION, {"HTTP 302"}},
+    {HEAD, 400, "{\"statusCode\":\"404\",\"error\":\"not_found\",\"message\":\"Object not "
+                "found\",\"code\":\"NoSuchKey\"}", DL_ATTENTION, {"404", "NoSuchKey"}},
+    {HEAD, 400, "{\"statusCode\":\"501\",\"error\":\"Error\",\"message\":\"not "
+                "implemented\"}", DL_ATTENTION, {"501"}},
+    /* transient */
+    {HEAD, 500, NULL, DL_RETRY, {"HTTP 500"}},
+    {HEAD, 502, NULL, DL_RETRY, {"HTTP 502"}},
+    {HEAD, 503, NULL, DL_RETRY, {"HTTP 503"}},
+    {HEAD, 504, NULL, DL_RETRY, {"HTTP 504"}},
+    {HEAD, 544, NULL, DL_RETRY, {"HTTP 544"}},
+    {HEAD, 429, NULL, DL_RETRY, {"HTTP 429"}},
+    {HEAD, 408, NULL, DL_RETRY, {"HTTP 408"}},
+    {HEAD, 400, "{\"statusCode\":\"503\",\"error\":\"LockTimeout\",\"message\":\"Resource is "
+                "locked, timeout reached\",\"code\":\"LockTimeout\"}", DL_RETRY,
+     {"503", "LockTimeout"}},
+};
 /* clang-format on */
 
 static const char *class_name(enum dl_class c)
@@ -150,7 +186,9 @@ static const char *class_name(enum dl_class c)
 
 static const char *step_words(enum dl_step s)
 {
-    return s == DL_STEP_OBJECT ? "storing the object" : "inserting the row";
+    return s == DL_STEP_OBJECT ? "storing the object"
+           : s == DL_STEP_ROW  ? "inserting the row"
+                               : "reading the object's size";
 }
 
 /* Classifies one answer from an exact-length copy (no NUL after it, so a
@@ -193,6 +231,13 @@ static void postgrest_answers(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
         check_answer(&rest[i]);
+}
+
+static void verify_answers_retry_only_when_transient(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(verify) / sizeof(verify[0]); i++)
+        check_answer(&verify[i]);
 }
 
 /* 401/403 (real or wrapped) tell the technician what to look at. */
@@ -317,6 +362,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(storage_answers),
         cmocka_unit_test(postgrest_answers),
+        cmocka_unit_test(verify_answers_retry_only_when_transient),
         cmocka_unit_test(auth_failures_say_what_to_check),
         cmocka_unit_test(numeric_status_code),
         cmocka_unit_test(body_length_is_respected),
