@@ -205,6 +205,7 @@ static void round_once(struct cli_state *st, struct capture_memory *mem, int64_t
         .store = st->store,
         .jpeg_quality = (int)cfg->general.jpeg_quality,
         .workers = (int)cfg->general.workers,
+        .picture_memory = cfg->general.picture_memory,
         .memory = mem,
     };
     int64_t t0 = clock_mono_ms(), files = 0, bytes = 0;

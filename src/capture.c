@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "clock.h"
 #include "image.h"
 #include "log.h"
@@ -36,6 +37,7 @@ void capture_memory_free(struct capture_memory *m)
 
 struct round {
     const struct capture_env *env;
+    struct budget *budget;      /* pictures in flight; NULL: no limit */
     const struct camera_config *const *cams;
     struct capture_result *results;
     size_t n;
@@ -57,30 +59,50 @@ static struct memory_entry *remember(struct capture_memory *m, const char *name)
     return &m->entries[m->n++];
 }
 
-/* Grabs one frame and leaves JPEG bytes in *jpeg (owned) or *borrowed. */
-static enum cs_err grab_jpeg(const struct capture_env *env, const struct camera_config *cam,
+/* Grabs one frame and leaves JPEG bytes in *jpeg (owned) or borrowed from
+ * *src (a camera that sends JPEG). A source whose frame was encoded is
+ * closed at once: its picture and its share of the budget go back before
+ * the still is written. */
+static enum cs_err grab_jpeg(const struct round *rd, const struct camera_config *cam,
                              struct capture_result *r, struct source **src, struct image_buf *jpeg,
                              const uint8_t **data, size_t *len)
 {
+    const struct capture_env *env = rd->env;
     int64_t deadline = clock_mono_ms() + cam->deadline_ms;
     struct frame f;
     enum cs_err rc;
 
     r->reason = "camera";
-    if ((rc = source_open(cam, deadline, src, r->error, sizeof(r->error))))
+    if ((rc = source_open(cam, rd->budget, deadline, src, r->error, sizeof(r->error))))
         return rc;
     if ((rc = source_grab(*src, deadline, &f, r->error, sizeof(r->error))))
         return rc;
     r->capture_ms = clock_wall_ms();
     r->width = f.width;
     r->height = f.height;
+    /* The decoder and the stream are not needed any more: give their memory
+     * back before the picture is encoded (a round's peak is all cameras'
+     * pictures at once, not their decoders as well). */
+    source_release(*src, &f);
     if (f.kind == FRAME_JPEG) {
         *data = f.data;
         *len = f.len;
         return CS_OK;
     }
     r->reason = "image";
-    if ((rc = image_encode(&f, env->jpeg_quality, jpeg, r->error, sizeof(r->error))))
+    /* The deadline covers the whole capture: a picture that took it all to
+     * arrive is not encoded on borrowed time. */
+    if (clock_mono_ms() >= deadline) {
+        snprintf(r->error, sizeof(r->error),
+                 "the picture arrived at the end of the %lld ms timeout, too late to encode "
+                 "(raise timeout)",
+                 (long long)cam->deadline_ms);
+        return CS_TIMEOUT;
+    }
+    rc = image_encode(&f, env->jpeg_quality, jpeg, r->error, sizeof(r->error));
+    source_close(*src);
+    *src = NULL;
+    if (rc)
         return rc;
     *data = jpeg->data;
     *len = jpeg->len;
@@ -188,7 +210,7 @@ static void capture_one(struct round *rd, struct capture_result *r)
     const uint8_t *data = NULL;
     size_t len = 0;
 
-    r->rc = grab_jpeg(rd->env, cam, r, &src, &jpeg, &data, &len);
+    r->rc = grab_jpeg(rd, cam, r, &src, &jpeg, &data, &len);
     if (!r->rc) {
         pthread_mutex_lock(&rd->lock);
         check_size(rd, r);
@@ -237,6 +259,8 @@ enum cs_err capture_round(const struct capture_env *env, const struct camera_con
         nthreads = sizeof(tids) / sizeof(tids[0]);
     atomic_init(&rd.next, 0);
     pthread_mutex_init(&rd.lock, NULL);
+    if (env->picture_memory > 0 && !(rd.budget = budget_new(env->picture_memory)))
+        return CS_NOMEM;
     for (size_t i = 0; i < n; i++) {
         memset(&results[i], 0, sizeof(results[i]));
         results[i].cam = cams[i];
@@ -249,5 +273,6 @@ enum cs_err capture_round(const struct capture_env *env, const struct camera_con
     for (size_t i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     pthread_mutex_destroy(&rd.lock);
+    budget_free(rd.budget);
     return CS_OK;
 }

@@ -48,6 +48,7 @@ struct capture_env {
     struct store *store;
     int jpeg_quality;
     int workers;                /* >= 1 */
+    int64_t picture_memory;     /* bytes of pictures in flight at once (budget.h); 0: no limit */
     struct capture_memory *memory; /* may be NULL */
     /* Called from the worker thread, serialised, once per camera as soon as
      * its result is recorded (progress output). May be NULL. */

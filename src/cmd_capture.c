@@ -71,6 +71,7 @@ static int capture_now(struct cli_state *st, const struct camera_config **cams, 
         .store = st->store,
         .jpeg_quality = (int)st->cfg->general.jpeg_quality,
         .workers = (int)st->cfg->general.workers,
+        .picture_memory = st->cfg->general.picture_memory,
     };
     size_t failed = 0;
 

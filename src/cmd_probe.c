@@ -17,8 +17,12 @@ static const char usage[] =
     "Checks each camera (all, or those named) and says in plain words what is\n"
     "wrong: whether the host answers on its port (TCP connect time), what the\n"
     "RTSP server (OPTIONS) or HTTP server answers, the codec and resolution it\n"
-    "sends, the keyframe interval when seen, and how long a first clean still\n"
-    "takes. Nothing is written to the spool or the database.\n"
+    "sends, the keyframe interval, and how long a first clean still takes.\n"
+    "After a first still of an RTSP camera it waits, up to the camera's timeout,\n"
+    "for the next keyframe: a keyframe interval longer than the timeout is a\n"
+    "warning even when the first still was lucky. It also says how the stream\n"
+    "arrives (RTP over TCP or UDP, MPEG-TS, intra refresh, an MJPEG stream) and\n"
+    "whether packets were lost. Nothing is written to the spool or the database.\n"
     "\n"
     "  --json       machine-readable output (an array, one object per camera)\n"
     "  -h, --help   this help\n"
@@ -59,8 +63,14 @@ static void print_text(const struct probe_result *res, size_t n)
         if (r->codec[0])
             printf("  stream        %s %dx%d%s\n", r->codec, r->width, r->height,
                    r->mismatch ? " (not the expected size)" : "");
+        if (r->info.transport[0])
+            printf("  transport     RTP over %s%s\n", r->info.transport,
+                   r->info.tcp_refused ? " (the camera refuses TCP)" : "");
         if (r->keyframe_interval_ms)
             printf("  keyframes     every %lld ms\n", (long long)r->keyframe_interval_ms);
+        else if (r->keyframe_too_rare)
+            printf("  keyframes     none within %lld ms after the first\n",
+                   (long long)r->cam->deadline_ms);
         if (!r->tcp_rc)
             printf("  still         %s in %lld ms (set-up %lld ms)\n", r->rc ? "FAILED" : "ok",
                    (long long)r->still_ms, (long long)r->open_ms);
@@ -92,6 +102,18 @@ static void print_json(const struct probe_result *res, size_t n)
         json_object_set_new(o, "height", json_integer(r->height));
         json_object_set_new(o, "resolution_mismatch", json_boolean(r->mismatch));
         json_object_set_new(o, "keyframe_interval_ms", json_integer(r->keyframe_interval_ms));
+        json_object_set_new(o, "keyframe_interval_over_timeout",
+                            json_boolean(r->keyframe_too_rare ||
+                                         r->keyframe_interval_ms > r->cam->deadline_ms));
+        json_object_set_new(o, "transport", r->info.transport[0] ? json_string(r->info.transport)
+                                                                 : json_null());
+        json_object_set_new(o, "tcp_refused", json_boolean(r->info.tcp_refused));
+        json_object_set_new(o, "mpegts", json_boolean(r->info.mpegts));
+        json_object_set_new(o, "mjpeg_stream", json_boolean(r->info.multipart));
+        json_object_set_new(o, "intra_refresh",
+                            json_boolean(r->info.recovery_points && !r->info.idr_seen));
+        json_object_set_new(o, "rtp_losses", json_integer(r->info.losses));
+        json_object_set_new(o, "notes", r->notes[0] ? json_string(r->notes) : json_null());
         json_object_set_new(o, "setup_ms", json_integer(r->open_ms));
         json_object_set_new(o, "still_ms", json_integer(r->still_ms));
         json_object_set_new(o, "error", r->rc ? json_string(r->error) : json_null());

@@ -34,7 +34,7 @@
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 enum upload_backend { UPLOAD_NONE, UPLOAD_SUPABASE, UPLOAD_DIR };
-enum transport { TRANSPORT_TCP, TRANSPORT_UDP };
+enum transport { TRANSPORT_TCP, TRANSPORT_UDP, TRANSPORT_AUTO };
 enum image_url_form { IMAGE_URL_PUBLIC, IMAGE_URL_PATH };
 
 struct config_general {
@@ -51,6 +51,7 @@ struct config_general {
     int64_t log_retention_days;
     int64_t workers;            /* concurrent captures in a round */
     int64_t jpeg_quality;       /* 1..100 */
+    int64_t picture_memory;     /* bytes of pictures decoded/encoded at once in a round */
 };
 
 struct config_upload {
@@ -76,11 +77,12 @@ struct camera_config {
     char *username;             /* NULL when unset */
     char *password;             /* secret, NULL when unset; zeroed on free */
     int width, height;          /* expected resolution; 0 when unset */
-    enum transport transport;
+    enum transport transport;   /* RTSP: auto = TCP, or UDP when the camera refuses TCP */
     int64_t connect_timeout_ms;
     int64_t read_timeout_ms;
     int64_t deadline_ms;        /* whole capture */
     int64_t max_body_bytes;     /* HTTP snapshot maximum */
+    int64_t max_pixels;         /* largest picture accepted, refused before decoding */
     bool enabled;
     int lineno;                 /* line of the [camera NAME] header */
 };

@@ -25,7 +25,7 @@ _Static_assert(sizeof(enum image_url_form) == sizeof(int), "enum fields are stor
 
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 static const char *const backend_names[] = {"none", "supabase", "dir", NULL};
-static const char *const transport_names[] = {"tcp", "udp", NULL};
+static const char *const transport_names[] = {"tcp", "udp", "auto", NULL};
 static const char *const image_url_names[] = {"public", "path", NULL};
 
 #define OFF_G(f) offsetof(struct config_general, f)
@@ -65,6 +65,11 @@ const struct key_def config__keys[] = {
       .max = 3650, .off = OFF_G(log_retention_days), .help = "Days to keep daily log files." },
     { .sec = SEC_GENERAL, .name = "workers", .type = KT_INT, .def = "8", .min = 1, .max = 64,
       .off = OFF_G(workers), .help = "Cameras captured at the same time within a round." },
+    { .sec = SEC_GENERAL, .name = "picture_memory", .type = KT_SIZE, .def = "16MB",
+      .min = 1000000, .off = OFF_G(picture_memory),
+      .help = "Memory for the pictures of a round being decoded and encoded at once (about "
+              "2 bytes per pixel each); past it, cameras take turns. Bounds the peak memory "
+              "whatever the number of cameras." },
     { .sec = SEC_GENERAL, .name = "jpeg_quality", .type = KT_INT, .def = "90", .min = 1,
       .max = 100, .off = OFF_G(jpeg_quality),
       .help = "JPEG quality used when an image has to be encoded." },
@@ -120,8 +125,10 @@ const struct key_def config__keys[] = {
     { .sec = SEC_CAMERA, .name = "resolution", .type = KT_RESOLUTION, .example = "2592x1944",
       .off = OFF_C(width), .off2 = OFF_C(height),
       .help = "Expected image size; a different size is kept and flagged." },
-    { .sec = SEC_CAMERA, .name = "transport", .type = KT_ENUM, .def = "tcp",
-      .choices = transport_names, .off = OFF_C(transport), .help = "RTSP transport." },
+    { .sec = SEC_CAMERA, .name = "transport", .type = KT_ENUM, .def = "auto",
+      .choices = transport_names, .off = OFF_C(transport),
+      .help = "RTSP transport: auto tries TCP (interleaved) first and uses UDP when the camera "
+              "refuses TCP (RTSP 461); tcp or udp force one." },
     { .sec = SEC_CAMERA, .name = "connect_timeout", .type = KT_DURATION, .def = "5s", .min = 1,
       .off = OFF_C(connect_timeout_ms), .help = "Time allowed to connect to the camera." },
     { .sec = SEC_CAMERA, .name = "read_timeout", .type = KT_DURATION, .def = "5s", .min = 1,
@@ -130,6 +137,10 @@ const struct key_def config__keys[] = {
       .off = OFF_C(deadline_ms), .help = "Time allowed for one whole capture." },
     { .sec = SEC_CAMERA, .name = "max_body", .type = KT_SIZE, .def = "20MB", .min = 1,
       .off = OFF_C(max_body_bytes), .help = "Largest HTTP snapshot accepted." },
+    { .sec = SEC_CAMERA, .name = "max_pixels", .type = KT_PIXELS, .def = "4096x2304",
+      .off = OFF_C(max_pixels),
+      .help = "Largest picture accepted (width x height); a camera announcing more is refused "
+              "before any memory is spent on it. The default fits 4K UHD and DCI 4K." },
     { .sec = SEC_CAMERA, .name = "enabled", .type = KT_BOOL, .def = "yes",
       .off = OFF_C(enabled), .help = "Capture this camera; a disabled one stays configured." },
 };
@@ -437,6 +448,14 @@ static enum cs_err parse_scalar(const struct key_def *k, const char *text, void 
         config__bprintf(why, wsz,
                         "\"%s\" is not a time window; expected HH:MM-HH:MM such as "
                         "11:00-22:00, or always",
+                        q);
+        return CS_CONFIG;
+    case KT_PIXELS:
+        if (!units_parse_pixels(text, dst))
+            return CS_OK;
+        config__bprintf(why, wsz,
+                        "\"%s\" is not a pixel count; expected WIDTHxHEIGHT such as "
+                        "4096x2304, a number, or millions such as 12M",
                         q);
         return CS_CONFIG;
     case KT_RESOLUTION:

@@ -106,7 +106,8 @@ static const char *format_value(const struct config *cfg, const struct key_def *
         return o && o->file ? o->file : "";
     case KT_DURATION: return units_format_duration(*(const int64_t *)f, buf, sz);
     case KT_SIZE: return format_size_exact(*(const int64_t *)f, buf, sz);
-    case KT_INT: config__bprintf(buf, sz, "%lld", (long long)*(const int64_t *)f); return buf;
+    case KT_INT:
+    case KT_PIXELS: config__bprintf(buf, sz, "%lld", (long long)*(const int64_t *)f); return buf;
     case KT_BOOL: return *(const bool *)f ? "yes" : "no";
     case KT_ENUM: return enum_name(k, *(const int *)f);
     case KT_WINDOW: return format_window(f, buf, sz);
@@ -188,6 +189,7 @@ static const char *type_text(const struct key_def *k, char *buf, size_t sz)
     case KT_WINDOW: return "HH:MM-HH:MM or always";
     case KT_DAYS: return "weekdays (all, mon-fri, sat,sun)";
     case KT_RESOLUTION: return "WIDTHxHEIGHT";
+    case KT_PIXELS: return "pixels (WIDTHxHEIGHT, a number, or 12M)";
     case KT_TIMEZONE: return "time zone";
     case KT_ENUM: config__list_choices(k->choices, buf, sz); return buf;
     case KT_INT:

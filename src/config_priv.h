@@ -33,6 +33,7 @@ enum key_type {
     KT_WINDOW,
     KT_DAYS,
     KT_RESOLUTION,
+    KT_PIXELS,
     KT_TIMEZONE
 };
 

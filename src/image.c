@@ -23,50 +23,152 @@ static int tj_subsamp(enum frame_subsamp s)
     return -1;
 }
 
-/* Expands video-range planes (Y 16..235, C 16..240) to full range into one
- * buffer laid out plane after plane; returns NULL on allocation failure. */
-static uint8_t *expand_range(const struct frame *f, int tjs, const uint8_t *planes[3],
-                             int strides[3])
+/* ---- to JFIF Y'CbCr -------------------------------------------------------
+
+JPEG (JFIF) holds full-range BT.601 Y'CbCr. Cameras send video range and,
+in HD, often the BT.709 matrix. Both are linear maps of (Y', Cb, Cr), so one
+conversion does both: with y, cb, cr the full-scale values centred on 0,
+    Y'' = y + a_cb cb + a_cr cr     Cb'' = b_cb cb + b_cr cr     Cr'' = c_cb cb + c_cr cr
+(for BT.601 input a = 0, b_cr = c_cb = 0, b_cb = c_cr = 1: range only).
+Chroma does not depend on luma, so the luma plane is converted first, from
+the chroma as it was, then the chroma planes; in place when the frame is
+ours alone, else into one new buffer. 16.16 fixed point, through tables. */
+
+struct yuv_lut {
+    int32_t y[256], y_cb[256], y_cr[256];  /* Y'' = (y + y_cb + y_cr) >> 16 */
+    int32_t b_cb[256], b_cr[256];           /* Cb'' */
+    int32_t r_cb[256], r_cr[256];           /* Cr'' */
+};
+
+/* Coefficients of the BT.709 -> BT.601 Y'CbCr map (derived through R'G'B'). */
+static void matrix_709_to_601(double m[3][3])
 {
-    uint8_t lut_y[256], lut_c[256];
+    const double kr7 = 0.2126, kb7 = 0.0722, kr6 = 0.299, kb6 = 0.114;
+    double in[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}; /* y, cb, cr basis */
+
+    for (int j = 0; j < 3; j++) {
+        double y = in[j][0], cb = in[j][1], cr = in[j][2];
+        double r = y + 2 * (1 - kr7) * cr, b = y + 2 * (1 - kb7) * cb;
+        double g = (y - kr7 * r - kb7 * b) / (1 - kr7 - kb7);
+        double y6 = kr6 * r + (1 - kr6 - kb6) * g + kb6 * b;
+        m[0][j] = y6;
+        m[1][j] = (b - y6) / (2 * (1 - kb6));
+        m[2][j] = (r - y6) / (2 * (1 - kr6));
+    }
+}
+
+static int32_t fx(double v)
+{
+    return (int32_t)(v * 65536.0 + (v < 0 ? -0.5 : 0.5));
+}
+
+static void build_lut(const struct frame *f, struct yuv_lut *l)
+{
+    double m[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+
+    if (f->matrix == MATRIX_BT709)
+        matrix_709_to_601(m);
+    for (int i = 0; i < 256; i++) {
+        double y = f->full_range ? i : (i - 16) * 255.0 / 219.0;
+        double c = f->full_range ? i - 128 : (i - 128) * 255.0 / 224.0;
+        l->y[i] = fx(m[0][0] * y) + (1 << 15);
+        l->y_cb[i] = fx(m[0][1] * c);
+        l->y_cr[i] = fx(m[0][2] * c);
+        l->b_cb[i] = fx(m[1][1] * c) + fx(128) + (1 << 15);
+        l->b_cr[i] = fx(m[1][2] * c);
+        l->r_cb[i] = fx(m[2][1] * c) + fx(128) + (1 << 15);
+        l->r_cr[i] = fx(m[2][2] * c);
+    }
+}
+
+static uint8_t clamp8(int32_t v)
+{
+    v >>= 16;
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* Converts f's planes into dst (which may be f->planes: in place). */
+static void convert_planes(const struct frame *f, int tjs, uint8_t *dst[3], const int dstride[3])
+{
+    struct yuv_lut l;
+    int cw = tjPlaneWidth(1, f->width, tjs), ch = tjPlaneHeight(1, f->height, tjs);
+    int sx = 0, sy = 0;
+
+    build_lut(f, &l);
+    if (tjs != TJSAMP_GRAY) {
+        sx = cw < f->width ? 1 : 0;
+        sy = ch < f->height ? 1 : 0;
+    }
+    for (int y = 0; y < f->height; y++) {
+        const uint8_t *src = f->planes[0] + (size_t)y * (size_t)f->strides[0];
+        uint8_t *out = dst[0] + (size_t)y * (size_t)dstride[0];
+        if (tjs == TJSAMP_GRAY) {
+            for (int x = 0; x < f->width; x++)
+                out[x] = clamp8(l.y[src[x]]);
+            continue;
+        }
+        const uint8_t *cb = f->planes[1] + (size_t)(y >> sy) * (size_t)f->strides[1];
+        const uint8_t *cr = f->planes[2] + (size_t)(y >> sy) * (size_t)f->strides[2];
+        for (int x = 0; x < f->width; x++)
+            out[x] = clamp8(l.y[src[x]] + l.y_cb[cb[x >> sx]] + l.y_cr[cr[x >> sx]]);
+    }
+    if (tjs == TJSAMP_GRAY)
+        return;
+    for (int y = 0; y < ch; y++) {
+        const uint8_t *cb = f->planes[1] + (size_t)y * (size_t)f->strides[1];
+        const uint8_t *cr = f->planes[2] + (size_t)y * (size_t)f->strides[2];
+        uint8_t *ob = dst[1] + (size_t)y * (size_t)dstride[1];
+        uint8_t *ocr = dst[2] + (size_t)y * (size_t)dstride[2];
+        for (int x = 0; x < cw; x++) {
+            uint8_t b = cb[x], r = cr[x];
+            ob[x] = clamp8(l.b_cb[b] + l.b_cr[r]);
+            ocr[x] = clamp8(l.r_cb[b] + l.r_cr[r]);
+        }
+    }
+}
+
+/* Points planes/strides at JFIF data for f: f's own planes when nothing is
+ * to convert or they may be converted in place, else a new buffer
+ * returned in *copy (free it). */
+static enum cs_err to_jfif(struct frame *f, int tjs, uint8_t *planes[3], int strides[3],
+                           uint8_t **copy)
+{
     int nplanes = tjs == TJSAMP_GRAY ? 1 : 3;
     size_t total = 0, off = 0;
-    uint8_t *buf;
 
-    for (int i = 0; i < 256; i++) {
-        int y = ((i - 16) * 255 + 109) / 219;
-        int c = ((i - 128) * 255) / 224 + 128;
-        lut_y[i] = (uint8_t)(y < 0 ? 0 : y > 255 ? 255 : y);
-        lut_c[i] = (uint8_t)(c < 0 ? 0 : c > 255 ? 255 : c);
+    *copy = NULL;
+    for (int p = 0; p < 3; p++) {
+        planes[p] = f->planes[p];
+        strides[p] = f->strides[p];
+    }
+    if (f->full_range && f->matrix == MATRIX_BT601)
+        return CS_OK;
+    if (f->writable) {
+        convert_planes(f, tjs, planes, strides);
+        f->full_range = true; /* the planes now hold JFIF values */
+        f->matrix = MATRIX_BT601;
+        return CS_OK;
     }
     for (int p = 0; p < nplanes; p++)
         total += (size_t)tjPlaneWidth(p, f->width, tjs) * (size_t)tjPlaneHeight(p, f->height, tjs);
-    buf = malloc(total);
-    if (!buf)
-        return NULL;
+    if (!(*copy = malloc(total)))
+        return CS_NOMEM;
     for (int p = 0; p < nplanes; p++) {
-        int pw = tjPlaneWidth(p, f->width, tjs), ph = tjPlaneHeight(p, f->height, tjs);
-        const uint8_t *lut = p == 0 ? lut_y : lut_c;
-        for (int y = 0; y < ph; y++) {
-            const uint8_t *src = f->planes[p] + (size_t)y * (size_t)f->strides[p];
-            uint8_t *dst = buf + off + (size_t)y * (size_t)pw;
-            for (int x = 0; x < pw; x++)
-                dst[x] = lut[src[x]];
-        }
-        planes[p] = buf + off;
-        strides[p] = pw;
-        off += (size_t)pw * (size_t)ph;
+        planes[p] = *copy + off;
+        strides[p] = tjPlaneWidth(p, f->width, tjs);
+        off += (size_t)strides[p] * (size_t)tjPlaneHeight(p, f->height, tjs);
     }
-    return buf;
+    convert_planes(f, tjs, planes, strides);
+    return CS_OK;
 }
 
-enum cs_err image_encode(const struct frame *f, int quality, struct image_buf *out, char *err,
+enum cs_err image_encode(struct frame *f, int quality, struct image_buf *out, char *err,
                          size_t errsz)
 {
     int tjs = tj_subsamp(f->subsamp);
-    const uint8_t *planes[3] = {f->planes[0], f->planes[1], f->planes[2]};
-    int strides[3] = {f->strides[0], f->strides[1], f->strides[2]};
-    uint8_t *expanded = NULL;
+    uint8_t *planes[3];
+    int strides[3];
+    uint8_t *copy = NULL;
     unsigned char *jpeg = NULL;
     unsigned long jpeg_len = 0;
     enum cs_err rc = CS_OK;
@@ -80,16 +182,20 @@ enum cs_err image_encode(const struct frame *f, int quality, struct image_buf *o
                      f->width, f->height);
         return CS_UNSUPPORTED;
     }
-    if (!f->full_range && !(expanded = expand_range(f, tjs, planes, strides)))
-        return CS_NOMEM;
+    if ((rc = to_jfif(f, tjs, planes, strides, &copy))) {
+        if (err)
+            snprintf(err, errsz, "out of memory converting a %dx%d picture", f->width,
+                     f->height);
+        return rc;
+    }
     h = tjInitCompress();
     if (!h) {
         set_err(err, errsz, "JPEG encoder", NULL);
         rc = CS_NOMEM;
         goto out_free;
     }
-    if (tjCompressFromYUVPlanes(h, planes, f->width, strides, f->height, tjs, &jpeg, &jpeg_len,
-                                quality, 0) != 0) {
+    if (tjCompressFromYUVPlanes(h, (const unsigned char **)planes, f->width, strides, f->height,
+                                tjs, &jpeg, &jpeg_len, quality, 0) != 0) {
         set_err(err, errsz, "JPEG encoding", h);
         tjFree(jpeg);
         rc = CS_BADFRAME;
@@ -100,7 +206,7 @@ enum cs_err image_encode(const struct frame *f, int quality, struct image_buf *o
 out_destroy:
     tjDestroy(h);
 out_free:
-    free(expanded);
+    free(copy);
     return rc;
 }
 

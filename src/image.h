@@ -21,12 +21,14 @@ struct image_buf {
     size_t len;
 };
 
-/* Encodes a FRAME_YUV frame straight from its planes (no colour conversion)
- * at quality 1..100. Video-range (limited) input is encoded as is: JPEG
- * viewers assume full range, so limited-range planes are expanded first
- * (one pass per plane). *out owns the result on CS_OK.
- * Errors: CS_UNSUPPORTED (subsampling), CS_NOMEM, CS_BADFRAME. */
-enum cs_err image_encode(const struct frame *f, int quality, struct image_buf *out, char *err,
+/* Encodes a FRAME_YUV frame at quality 1..100 straight from its planes.
+ * JPEG holds full-range BT.601 Y'CbCr: video-range and BT.709 planes are
+ * converted first (range and matrix in one pass) - in place when
+ * f->writable (the frame then holds the converted values and says so:
+ * full_range, MATRIX_BT601), else into a temporary copy. *out owns the
+ * result on CS_OK. Errors: CS_UNSUPPORTED (kind, subsampling), CS_NOMEM,
+ * CS_BADFRAME. */
+enum cs_err image_encode(struct frame *f, int quality, struct image_buf *out, char *err,
                          size_t errsz);
 
 void image_buf_free(struct image_buf *b);

@@ -139,40 +139,151 @@ static void check_tcp(const struct camera_config *cam, struct probe_result *r)
     close(fd);
 }
 
+/* Waits for the next keyframe after a first still to measure the interval;
+ * when none comes within the camera's timeout, the interval is longer. */
+static void measure_interval(const struct camera_config *cam, struct source *src,
+                             struct probe_result *r)
+{
+    struct source_info info;
+    struct frame f;
+    char err[320];
+
+    source_get_info(src, &info);
+    if (info.keyframe_interval_ms > 0 || strncasecmp(cam->url, "rtsp", 4))
+        return;
+    if (source_grab(src, clock_mono_ms() + cam->deadline_ms, &f, err, sizeof(err)) == CS_TIMEOUT)
+        r->keyframe_too_rare = true;
+}
+
 static void grab_still(const struct camera_config *cam, struct probe_result *r)
 {
     int64_t t0 = clock_mono_ms(), deadline = t0 + cam->deadline_ms;
     struct source *src = NULL;
-    struct source_info info;
     struct frame f;
 
-    r->rc = source_open(cam, deadline, &src, r->error, sizeof(r->error));
+    r->rc = source_open(cam, NULL, deadline, &src, r->error, sizeof(r->error));
     r->open_ms = clock_mono_ms() - t0;
     if (!r->rc)
         r->rc = source_grab(src, deadline, &f, r->error, sizeof(r->error));
     r->still_ms = clock_mono_ms() - t0;
-    if (src) {
-        source_get_info(src, &info);
-        snprintf(r->codec, sizeof(r->codec), "%s", info.codec);
-        r->width = info.width;
-        r->height = info.height;
-        r->keyframe_interval_ms = info.keyframe_interval_ms;
-        if (!r->answer[0] && info.detail[0])
-            snprintf(r->answer, sizeof(r->answer), "%s", info.detail);
-    }
     if (!r->rc) {
         r->width = f.width;
         r->height = f.height;
         r->mismatch = cam->width && (f.width != cam->width || f.height != cam->height);
+        measure_interval(cam, src, r);
+    }
+    if (src) {
+        source_get_info(src, &r->info);
+        snprintf(r->codec, sizeof(r->codec), "%s", r->info.codec);
+        if (!r->width) {
+            r->width = r->info.width;
+            r->height = r->info.height;
+        }
+        r->keyframe_interval_ms = r->info.keyframe_interval_ms;
+        if (!r->answer[0] && r->info.detail[0])
+            snprintf(r->answer, sizeof(r->answer), "%s", r->info.detail);
     }
     source_close(src);
+}
+
+static void note(struct probe_result *r, const char *text)
+{
+    size_t n = strlen(r->notes);
+
+    snprintf(r->notes + n, sizeof(r->notes) - n, "%s%s", n ? " " : "", text);
+}
+
+/* What is worth knowing about how the stream arrives, failed or not. */
+static void stream_notes(const struct camera_config *cam, struct probe_result *r)
+{
+    const struct source_info *in = &r->info;
+    char buf[256];
+
+    if (in->tcp_refused)
+        note(r, "The camera refuses RTP over TCP: UDP is used (transport = auto).");
+    if (in->mpegts)
+        note(r, "The video comes inside MPEG-TS.");
+    if (in->multipart)
+        note(r, "This is an MJPEG stream, not a snapshot URL: the first whole picture is taken.");
+    if (in->recovery_points && !in->idr_seen)
+        note(r, "The camera sends no keyframes (intra refresh): a still waits for a recovery "
+                "point and a full refresh of the picture.");
+    if (in->losses && !strcmp(in->transport, "UDP")) {
+        snprintf(buf, sizeof(buf), "%u RTP packet(s) were lost on the way (UDP): if stills "
+                                   "fail, use transport = tcp.", in->losses);
+        note(r, buf);
+    }
+    if (r->keyframe_too_rare) {
+        snprintf(buf, sizeof(buf),
+                 "WARNING: no second keyframe came within the timeout (%.0f s): the keyframe "
+                 "interval is longer than the timeout, so captures will fail whenever they "
+                 "start just after a keyframe. Lower the camera's keyframe (I-frame) interval "
+                 "or raise timeout.",
+                 (double)cam->deadline_ms / 1000.0);
+        note(r, buf);
+    } else if (r->keyframe_interval_ms > cam->deadline_ms) {
+        snprintf(buf, sizeof(buf),
+                 "WARNING: keyframes come every %.1f s, longer than the timeout (%.0f s): "
+                 "captures will often fail. Lower the camera's keyframe (I-frame) interval or "
+                 "raise timeout.",
+                 (double)r->keyframe_interval_ms / 1000.0, (double)cam->deadline_ms / 1000.0);
+        note(r, buf);
+    }
+}
+
+/* The diagnosis of a failed still once the host answered. */
+static void diagnose_still(const struct camera_config *cam, struct probe_result *r, char *d,
+                           size_t sz)
+{
+    const struct source_info *in = &r->info;
+    double secs = (double)cam->deadline_ms / 1000.0;
+    bool rtsp = !strncasecmp(cam->url, "rtsp", 4);
+
+    if (r->rc == CS_AUTH)
+        snprintf(d, sz, "The camera refused the username/password: check username and "
+                        "password_file (and that the user may view the stream).");
+    else if (r->rc == CS_NOTFOUND)
+        snprintf(d, sz, "The camera answers but has no stream at this path: check the URL path "
+                        "(for example /Streaming/Channels/101).");
+    else if (r->rc == CS_TOOBIG)
+        snprintf(d, sz, "The camera's pictures are too large: %s.", r->error);
+    else if (r->rc == CS_BADFRAME && in->losses && rtsp)
+        snprintf(d, sz, "Packet loss damaged every keyframe within %.0f s (%u packets lost): "
+                        "use transport = tcp, or check the network between here and the "
+                        "camera. (%s)", secs, in->losses, r->error);
+    else if (r->rc == CS_BADFRAME)
+        snprintf(d, sz, "The camera's pictures arrive damaged: %s.", r->error);
+    else if (r->rc == CS_TIMEOUT && rtsp && in->recovery_points && !in->idr_seen)
+        snprintf(d, sz, "The camera sends no keyframes (intra refresh) and its refresh did not "
+                        "cover the picture within %.0f s: raise timeout above the refresh "
+                        "period, or turn intra refresh off (keyframes on). (%s)", secs, r->error);
+    else if (r->rc == CS_TIMEOUT && rtsp && r->codec[0])
+        snprintf(d, sz, "The camera answers but no clean keyframe arrived within %.0f s: lower "
+                        "its keyframe (I-frame) interval or raise timeout. (%s)", secs, r->error);
+    else if (r->rc == CS_TIMEOUT && rtsp && in->transport[0])
+        snprintf(d, sz, "The camera set the stream up but no video arrived within %.0f s%s. (%s)",
+                 secs, !strcmp(in->transport, "UDP")
+                           ? ": over UDP a firewall may block the video; try transport = tcp"
+                           : "", r->error);
+    else if (r->rc == CS_TIMEOUT && in->multipart)
+        snprintf(d, sz, "The camera's MJPEG stream sent no whole picture in time. (%s)",
+                 r->error);
+    else if (r->rc == CS_TIMEOUT) /* RTSP set-up or HTTP request: no keyframe involved */
+        snprintf(d, sz, "The camera accepts the connection but does not answer in time: its "
+                        "%s service may be hung (restart the camera) or this is not its %s port. "
+                        "(%s)", rtsp ? "RTSP" : "HTTP", rtsp ? "RTSP" : "HTTP", r->error);
+    else if (r->rc == CS_UNSUPPORTED)
+        snprintf(d, sz, "The camera cannot be used as configured: %s.", r->error);
+    else if (r->rc == CS_PROTO)
+        snprintf(d, sz, "The camera answered but broke off: %s.", r->error);
+    else
+        snprintf(d, sz, "No still: %s.", r->error);
 }
 
 static void diagnose(const struct camera_config *cam, struct probe_result *r)
 {
     char *d = r->diagnosis;
-    size_t sz = sizeof(r->diagnosis);
-    double secs = (double)cam->deadline_ms / 1000.0;
+    size_t sz = sizeof(r->diagnosis), n;
 
     if (r->port && r->tcp_rc == CS_REFUSED)
         snprintf(d, sz, "Nothing listens on %s port %d (connection refused): check the "
@@ -186,25 +297,8 @@ static void diagnose(const struct camera_config *cam, struct probe_result *r)
         snprintf(d, sz, "The name %s cannot be resolved: check the address in the URL.", r->host);
     else if (r->port && r->tcp_rc)
         snprintf(d, sz, "Cannot reach %s port %d: %s.", r->host, r->port, cs_strerror(r->tcp_rc));
-    else if (r->rc == CS_AUTH)
-        snprintf(d, sz, "The camera refused the username/password: check username and "
-                 "password_file (and that the user may view the stream).");
-    else if (r->rc == CS_NOTFOUND)
-        snprintf(d, sz, "The camera answers but has no stream at this path: check the URL path "
-                 "(for example /Streaming/Channels/101).");
-    else if (r->rc == CS_TIMEOUT && r->codec[0] && !strncasecmp(cam->url, "rtsp", 4))
-        snprintf(d, sz, "The camera answers but no clean keyframe arrived within %.0f s: lower "
-                 "its keyframe (I-frame) interval or raise timeout. (%s)", secs, r->error);
-    else if (r->rc == CS_TIMEOUT) /* RTSP set-up or HTTP request: no keyframe involved */
-        snprintf(d, sz, "The camera accepts the connection but does not answer in time: its "
-                 "%s service may be hung (restart the camera) or this is not its %s port. (%s)",
-                 strncasecmp(cam->url, "rtsp", 4) ? "HTTP" : "RTSP",
-                 strncasecmp(cam->url, "rtsp", 4) ? "HTTP" : "RTSP", r->error);
-    else if (r->rc == CS_UNSUPPORTED)
-        snprintf(d, sz, "The camera sends something camsnap cannot decode: %s. Switch the "
-                 "stream to H.264, H.265 or MJPEG.", r->error);
     else if (r->rc)
-        snprintf(d, sz, "No still: %s.", r->error);
+        diagnose_still(cam, r, d, sz);
     else if (r->mismatch)
         snprintf(d, sz, "OK, but it sends %dx%d while %dx%d is expected: set resolution = %dx%d "
                  "if the camera was reconfigured.", r->width, r->height, cam->width,
@@ -212,6 +306,10 @@ static void diagnose(const struct camera_config *cam, struct probe_result *r)
     else
         snprintf(d, sz, "OK: a clean %dx%d still in %lld ms.", r->width, r->height,
                  (long long)r->still_ms);
+    stream_notes(cam, r);
+    n = strlen(d);
+    if (r->notes[0])
+        snprintf(d + n, sz - n, " %s", r->notes);
 }
 
 void probe_camera(const struct camera_config *cam, struct probe_result *r)

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "source.h"
 
 struct probe_result {
     const struct camera_config *cam;
@@ -27,13 +28,20 @@ struct probe_result {
     char codec[32];
     int width, height;
     int64_t keyframe_interval_ms;
+    bool keyframe_too_rare;     /* no second keyframe within the camera's timeout */
     int64_t open_ms;            /* session set-up */
     int64_t still_ms;           /* open to first clean still */
     bool mismatch;              /* resolution differs from the expected one */
-    char diagnosis[512];        /* plain language, always set */
+    struct source_info info;    /* what the source learnt (transport, stream kind, losses) */
+    char notes[512];            /* what a technician should know even when all is well */
+    char diagnosis[768];        /* plain language, always set */
 };
 
-/* Probes one camera; never fails as a call (the outcome is in *r). */
+/* Probes one camera; never fails as a call (the outcome is in *r). After a
+ * first still of an RTSP camera it waits (up to the camera's timeout) for
+ * the next keyframe to measure the keyframe interval, so that an interval
+ * longer than the timeout is reported even when the first still was
+ * lucky. */
 void probe_camera(const struct camera_config *cam, struct probe_result *r);
 
 #endif

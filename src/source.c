@@ -32,8 +32,8 @@ static const struct source_ops *find_ops(const char *url)
     return NULL;
 }
 
-enum cs_err source_open(const struct camera_config *cam, int64_t deadline_mono_ms,
-                        struct source **out, char *err, size_t errsz)
+enum cs_err source_open(const struct camera_config *cam, struct budget *budget,
+                        int64_t deadline_mono_ms, struct source **out, char *err, size_t errsz)
 {
     const struct source_ops *ops = find_ops(cam->url);
     struct source *src;
@@ -47,7 +47,7 @@ enum cs_err source_open(const struct camera_config *cam, int64_t deadline_mono_m
     if (!(src = calloc(1, sizeof(*src))))
         return CS_NOMEM;
     src->ops = ops;
-    rc = ops->open(cam, deadline_mono_ms, &src->state, err, errsz);
+    rc = ops->open(cam, budget, deadline_mono_ms, &src->state, err, errsz);
     if (rc) {
         free(src);
         return rc;
@@ -60,6 +60,12 @@ enum cs_err source_grab(struct source *src, int64_t deadline_mono_ms, struct fra
                         char *err, size_t errsz)
 {
     return src->ops->grab(src->state, deadline_mono_ms, frame, err, errsz);
+}
+
+void source_release(struct source *src, struct frame *frame)
+{
+    if (src && src->ops->release)
+        src->ops->release(src->state, frame);
 }
 
 void source_get_info(const struct source *src, struct source_info *info)

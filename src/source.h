@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "config.h"
 #include "err.h"
 
@@ -31,16 +32,22 @@ enum frame_kind {
 
 enum frame_subsamp { SUBSAMP_420, SUBSAMP_422, SUBSAMP_444, SUBSAMP_GRAY };
 
+/* The Y'CbCr matrix of FRAME_YUV planes (JPEG itself is BT.601). */
+enum frame_matrix { MATRIX_BT601, MATRIX_BT709 };
+
 /* A frame borrowed from its source: valid until the next source_grab() or
  * source_close() on the same source. */
 struct frame {
     enum frame_kind kind;
     int width, height;
     /* FRAME_YUV */
-    const uint8_t *planes[3];
+    uint8_t *planes[3];         /* read-only unless `writable` */
     int strides[3];
     enum frame_subsamp subsamp;
     bool full_range;            /* JPEG (0-255) range; false: video range */
+    enum frame_matrix matrix;
+    bool writable;              /* the planes belong to this frame alone: the encoder may
+                                 * convert them in place instead of copying */
     /* FRAME_JPEG */
     const uint8_t *data;
     size_t len;
@@ -53,6 +60,13 @@ struct source_info {
     int64_t connect_ms;         /* time to open (RTSP set-up, HTTP first byte) */
     int64_t keyframe_interval_ms; /* when seen, else 0 */
     char detail[256];           /* e.g. RTSP server/DESCRIBE summary, HTTP status */
+    char transport[8];          /* "TCP", "UDP" (RTSP) or "" */
+    bool tcp_refused;           /* transport auto: the camera refused TCP, UDP was used */
+    bool mpegts;                /* the video came inside MPEG-TS over RTP */
+    bool recovery_points;       /* entry points seen are recovery points, not IDR */
+    bool idr_seen;              /* at least one IDR / IRAP picture was seen */
+    bool multipart;             /* HTTP: a multipart (MJPEG) stream, first part taken */
+    unsigned losses;            /* RTP packet losses reported so far */
 };
 
 struct source;
@@ -64,13 +78,24 @@ struct source;
  * `cam` must outlive the source. Errors: CS_UNSUPPORTED for an unknown
  * scheme, CS_REFUSED, CS_TIMEOUT, CS_AUTH, CS_NOTFOUND, CS_PROTO.
  * On error, `err` (may be NULL) gets a technician-readable message.
+ * `budget` (may be NULL: unlimited; budget.h) is the allowance decoded
+ * pictures are taken from: a source takes its picture's share before
+ * decoding and gives it back when the picture is freed; it must outlive
+ * the source.
  */
-enum cs_err source_open(const struct camera_config *cam, int64_t deadline_mono_ms,
-                        struct source **out, char *err, size_t errsz);
+enum cs_err source_open(const struct camera_config *cam, struct budget *budget,
+                        int64_t deadline_mono_ms, struct source **out, char *err, size_t errsz);
 
 /* Grabs the next clean frame into *frame (borrowed, see struct frame). */
 enum cs_err source_grab(struct source *src, int64_t deadline_mono_ms, struct frame *frame,
                         char *err, size_t errsz);
+
+/* Tells the source no further grab will come: it frees everything but the
+ * last grabbed frame `*frame` (decoder, stream, buffers), so that memory is
+ * back before that frame is encoded, and sets frame->writable when its
+ * planes now belong to it alone. The frame stays valid until
+ * source_close(); source_grab() must not be called afterwards. */
+void source_release(struct source *src, struct frame *frame);
 
 /* Fills *info with what is known so far. */
 void source_get_info(const struct source *src, struct source_info *info);
@@ -81,10 +106,11 @@ void source_close(struct source *src);
 /* The vtable each kind implements (see source.c for the table). */
 struct source_ops {
     const char *scheme_prefix;  /* "synthetic://", "rtsp://", ... */
-    enum cs_err (*open)(const struct camera_config *cam, int64_t deadline_mono_ms,
-                        void **state, char *err, size_t errsz);
+    enum cs_err (*open)(const struct camera_config *cam, struct budget *budget,
+                        int64_t deadline_mono_ms, void **state, char *err, size_t errsz);
     enum cs_err (*grab)(void *state, int64_t deadline_mono_ms, struct frame *frame,
                         char *err, size_t errsz);
+    void (*release)(void *state, struct frame *frame); /* may be NULL: nothing to free */
     void (*info)(const void *state, struct source_info *info);
     void (*close)(void *state);
 };

@@ -1,5 +1,9 @@
 /*
- * source_http.c - HTTP(S) snapshot cameras: one GET returns one JPEG.
+ * source_http.c - HTTP(S) snapshot cameras: one GET returns one JPEG, or
+ * an MJPEG stream (multipart/x-mixed-replace) whose first whole JPEG part is
+ * taken, the transfer ended as soon as it is in (multipart.h reads the
+ * parts; a stream served with a wrong Content-Type is recognised by its
+ * body).
  *
  * Basic and digest auth (credentials from the config, never in the URL),
  * TLS verification on, at most 3 redirects (http/https only, credentials not
@@ -17,7 +21,12 @@
 #include "clock.h"
 #include "image.h"
 #include "log.h"
+#include "multipart.h"
 #include "source.h"
+
+#define MP_COMPACT_AT (1 << 20) /* drop consumed stream bytes past this much */
+
+enum body_kind { BODY_UNKNOWN, BODY_SINGLE, BODY_MULTIPART };
 
 struct http_src {
     const struct camera_config *cam;
@@ -30,6 +39,15 @@ struct http_src {
     char content_type[64];
     int width, height;
     int64_t connect_ms;
+    /* MJPEG streams */
+    enum body_kind kind;
+    struct multipart mp;
+    size_t mp_from;             /* where the next part is looked for */
+    size_t part_off, part_len;  /* the part taken, when part_done */
+    bool part_done;
+    bool mp_ended;              /* the closing delimiter came first */
+    unsigned parts_skipped;     /* torn or not-JPEG parts before it */
+    uint64_t received;          /* bytes of body received in all */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -39,11 +57,80 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* A part that looks like one whole JPEG: SOI first, EOI last (zero
+ * padding tolerated). The full check comes after the transfer. */
+static bool whole_jpeg(const uint8_t *p, size_t n)
+{
+    while (n > 2 && p[n - 1] == 0)
+        n--;
+    return n >= 4 && p[0] == 0xFF && p[1] == 0xD8 && p[n - 2] == 0xFF && p[n - 1] == 0xD9;
+}
+
+/* Decides, from the headers and the first bytes, what kind of body this
+ * is. Returns false while more bytes are needed to tell. */
+static bool classify_body(struct http_src *h)
+{
+    long status = 0;
+    bool more;
+
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299) {
+        h->kind = BODY_SINGLE; /* an error page: status_error() reports it */
+        return true;
+    }
+    const char *ct = NULL;
+    curl_easy_getinfo(h->curl, CURLINFO_CONTENT_TYPE, &ct);
+    if (multipart_is_multipart(ct) && multipart_from_content_type(&h->mp, ct)) {
+        h->kind = BODY_MULTIPART;
+        return true;
+    }
+    if (multipart_sniff(&h->mp, h->body, h->len, &more)) {
+        h->kind = BODY_MULTIPART; /* no or a wrong Content-Type, multipart body */
+        return true;
+    }
+    if (more)
+        return false; /* too few bytes to tell yet */
+    h->kind = BODY_SINGLE;
+    return true;
+}
+
+/* Looks for the first whole JPEG part. Returns false to end the transfer
+ * (a part was taken, or the stream closed its last part). */
+static bool take_parts(struct http_src *h)
+{
+    size_t off, plen, next;
+    enum multipart_result r;
+
+    while ((r = multipart_next(&h->mp, h->body, h->len, h->mp_from, &off, &plen, &next)) ==
+           MP_PART) {
+        if (whole_jpeg(h->body + off, plen)) {
+            h->part_off = off;
+            h->part_len = plen;
+            h->part_done = true;
+            return false;
+        }
+        h->parts_skipped++;
+        h->mp_from = next;
+    }
+    if (r == MP_END) {
+        h->mp_ended = true;
+        return false;
+    }
+    /* Keep memory bounded on a stream of parts that are not pictures. */
+    if (h->mp_from > MP_COMPACT_AT) {
+        memmove(h->body, h->body + h->mp_from, h->len - h->mp_from);
+        h->len -= h->mp_from;
+        h->mp_from = 0;
+    }
+    return true;
+}
+
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct http_src *h = ud;
     size_t n = size * nmemb;
 
+    h->received += n;
     if (h->len + n > (size_t)h->cam->max_body_bytes) {
         h->too_big = true;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -62,14 +149,20 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     }
     memcpy(h->body + h->len, ptr, n);
     h->len += n;
+    if (h->kind == BODY_UNKNOWN && !classify_body(h))
+        return n;
+    if (h->kind == BODY_MULTIPART && !take_parts(h))
+        return 0; /* ends the transfer: CURLE_WRITE_ERROR, which http_grab expects */
     return n;
 }
 
-static enum cs_err http_open(const struct camera_config *cam, int64_t deadline, void **state,
+static enum cs_err http_open(const struct camera_config *cam, struct budget *budget,
+                             int64_t deadline, void **state,
                              char *err, size_t errsz)
 {
     struct http_src *h;
 
+    (void)budget; /* a JPEG body is bounded by max_body and not decoded here */
     (void)deadline;
     pthread_once(&curl_once, curl_init_once);
     if (!(h = calloc(1, sizeof(*h))))
@@ -119,6 +212,23 @@ static enum cs_err transport_error(struct http_src *h, CURLcode cc, char *err, s
     char url[512];
 
     redact_url(h->cam->url, url, sizeof(url));
+    if (h->kind == BODY_MULTIPART && h->mp_ended) {
+        snprintf(err, errsz, "the MJPEG stream at %s ended without a whole picture (%u part(s) "
+                             "torn or not JPEG)", url, h->parts_skipped);
+        return CS_BADFRAME;
+    }
+    if (h->kind == BODY_MULTIPART && (h->too_big || cc == CURLE_FILESIZE_EXCEEDED)) {
+        snprintf(err, errsz, "the MJPEG stream at %s sent %llu bytes without a whole picture "
+                             "within max_body (%lld bytes)", url,
+                 (unsigned long long)h->received, (long long)h->cam->max_body_bytes);
+        return CS_TOOBIG;
+    }
+    if (h->kind == BODY_MULTIPART && cc == CURLE_OPERATION_TIMEDOUT) {
+        snprintf(err, errsz, "the MJPEG stream at %s sent no whole picture in time (%llu bytes, "
+                             "%u part(s) torn or not JPEG): %s", url,
+                 (unsigned long long)h->received, h->parts_skipped, curl_easy_strerror(cc));
+        return CS_TIMEOUT;
+    }
     if (h->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
         snprintf(err, errsz, "snapshot is larger than max_body (%lld bytes)",
                  (long long)h->cam->max_body_bytes);
@@ -168,9 +278,16 @@ static enum cs_err http_grab(void *state, int64_t deadline, struct frame *f, cha
 
     h->len = 0;
     h->too_big = false;
+    h->kind = BODY_UNKNOWN;
+    h->mp_from = h->part_off = h->part_len = 0;
+    h->part_done = h->mp_ended = false;
+    h->parts_skipped = 0;
+    h->received = 0;
     image_buf_free(&h->fixed);
     setup(h, deadline);
     cc = curl_easy_perform(h->curl);
+    if (h->part_done && cc == CURLE_WRITE_ERROR)
+        cc = CURLE_OK; /* we ended the stream ourselves, with a part in hand */
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &h->status);
     curl_easy_getinfo(h->curl, CURLINFO_CONNECT_TIME, &t_connect);
     curl_easy_getinfo(h->curl, CURLINFO_CONTENT_TYPE, &ctype);
@@ -180,15 +297,38 @@ static enum cs_err http_grab(void *state, int64_t deadline, struct frame *f, cha
         return transport_error(h, cc, err, errsz);
     if (h->status != 200)
         return status_error(h, err, errsz);
-    if ((rc = image_add_std_huffman(h->body, h->len, &h->fixed)))
+    data = h->body;
+    len = h->len;
+    if (h->kind == BODY_MULTIPART && !h->part_done) {
+        /* The server closed the stream after a part with no delimiter after it. */
+        snprintf(err, errsz, "the MJPEG stream ended without a whole picture (%llu bytes)",
+                 (unsigned long long)h->received);
+        return CS_BADFRAME;
+    }
+    if (h->kind == BODY_MULTIPART) {
+        data = h->body + h->part_off;
+        len = h->part_len;
+    }
+    if ((rc = image_add_std_huffman(data, len, &h->fixed)))
         return rc;
-    data = h->fixed.data ? h->fixed.data : h->body;
-    len = h->fixed.data ? h->fixed.len : h->len;
+    if (h->fixed.data) {
+        data = h->fixed.data;
+        len = h->fixed.len;
+    }
     if ((rc = image_check_jpeg(data, len, &h->width, &h->height, err, errsz))) {
         size_t n = strlen(err);
-        snprintf(err + n, errsz - n, " (%zu bytes, Content-Type \"%s\")", h->len,
+        snprintf(err + n, errsz - n, " (%zu bytes, Content-Type \"%s\")", len,
                  h->content_type);
         return rc;
+    }
+    if ((int64_t)h->width * h->height > h->cam->max_pixels) {
+        snprintf(err, errsz,
+                 "camera sends %dx%d pictures (%.1f megapixels), more than max_pixels (%.1f "
+                 "megapixels): refused before decoding; choose a smaller picture or raise "
+                 "max_pixels",
+                 h->width, h->height, (double)h->width * h->height / 1e6,
+                 (double)h->cam->max_pixels / 1e6);
+        return CS_TOOBIG;
     }
     memset(f, 0, sizeof(*f));
     f->kind = FRAME_JPEG;
@@ -207,8 +347,15 @@ static void http_info(const void *state, struct source_info *info)
     info->width = h->width;
     info->height = h->height;
     info->connect_ms = h->connect_ms;
-    snprintf(info->detail, sizeof(info->detail), "HTTP %ld, %s, %zu bytes", h->status,
-             h->content_type[0] ? h->content_type : "no Content-Type", h->len);
+    info->multipart = h->kind == BODY_MULTIPART;
+    if (info->multipart)
+        snprintf(info->detail, sizeof(info->detail),
+                 "HTTP %ld, MJPEG stream (%.60s), first whole part %zu bytes%s", h->status,
+                 h->content_type[0] ? h->content_type : "no Content-Type", h->part_len,
+                 h->parts_skipped ? " after torn ones" : "");
+    else
+        snprintf(info->detail, sizeof(info->detail), "HTTP %ld, %s, %zu bytes", h->status,
+                 h->content_type[0] ? h->content_type : "no Content-Type", h->len);
 }
 
 static void http_close(void *state)

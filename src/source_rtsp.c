@@ -1,30 +1,26 @@
 /*
- * source_rtsp.c - stills from an RTSP camera through libavformat/libavcodec.
- *
- * The only file of camsnap that includes libav headers; libav types and
- * AVERROR codes are translated to struct frame and enum cs_err here.
+ * source_rtsp.c - stills from an RTSP camera through libavformat/libavcodec:
+ * the session (URL, transport, set-up, errors, release, close). The path
+ * from packets to a clean picture is in source_rtsp_grab.c.
  *
  * open:  build the URL with the percent-encoded credentials (never logged,
  *        zeroed after use), RTSP OPTIONS/DESCRIBE/SETUP/PLAY under the
- *        connect deadline, pick the first video stream, open its decoder.
- *        The codec comes from the SDP, so avformat_find_stream_info() runs
- *        only when the SDP does not name a known codec.
- * grab:  read packets of the video stream, drop everything until a packet
- *        flagged as keyframe, decode only keyframes (skip_frame NONKEY), and
- *        return the first decoded picture that passes three checks: the
- *        decoder did not flag it (corrupt, concealed); no RTP loss was
- *        reported around it (H.264/H.265 over UDP); no 16x16 block was left
- *        unwritten (sentinel_get_buffer, for decoders that stop silently at
- *        a truncated slice). Otherwise wait for the next keyframe. So every
- *        grab returns a clean keyframe; in continuous use, one per GOP.
+ *        connect deadline, then find the video stream and open its decoder.
+ *        transport = auto (the default) sets up RTP over TCP (interleaved)
+ *        and, when the camera answers 461 Unsupported Transport, over UDP;
+ *        the fallback is said once per camera and remembered for the life
+ *        of the process. Over UDP, RTP is accepted from any source port of
+ *        the path (cameras behind NAT and some firmware send from another
+ *        port than the one they announce).
+ *        The codec comes from the SDP; avformat_find_stream_info() runs only
+ *        when the SDP does not name one. An SDP that offers MPEG-TS (MP2T)
+ *        has no stream at all until packets are read: the stream is then
+ *        found while grabbing, under the grab's deadline.
  * close: TEARDOWN with a short budget, free everything.
  *
  * Every libav call that may block runs under a deadline enforced by the
- * AVIOInterruptCB (interrupt_cb), plus the demuxer's socket timeout set to
- * the camera's read_timeout.
- *
- * Memory: one demuxer, one decoder, one packet and one frame per source;
- * packets are unreferenced as soon as they are looked at.
+ * AVIOInterruptCB (rtsp_interrupt_cb), plus the demuxer's socket timeout set
+ * to the camera's read_timeout.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -42,44 +38,19 @@
 #include <libavutil/error.h>
 #include <libavutil/log.h>
 #include <libavutil/opt.h>
-#include <libavutil/pixdesc.h>
 
 #include "clock.h"
 #include "log.h"
-#include "source.h"
+#include "source_rtsp_priv.h"
 
 #define RTSP_SCHEME "rtsp://"
 #define RTSPS_SCHEME "rtsps://" /* RTSP over TLS; source.c routes it here too */
 #define RTSP_DEFAULT_PORT 554
 #define RTSPS_DEFAULT_PORT 322
-#define RTSP_MAGIC 0x52545350u /* "RTSP": tells our AVFormatContext apart */
 #define CLOSE_BUDGET_MS 500    /* TEARDOWN at close */
 #define PROBE_BYTES "500000"   /* only when the SDP names no codec */
 #define PROBE_USECS "500000"
-
-struct rtsp_state {
-    unsigned magic;
-    const struct camera_config *cam;
-    AVFormatContext *fmt;
-    AVCodecContext *dec;
-    AVPacket *pkt;
-    AVFrame *frame;
-    int vstream;          /* index of the video stream in fmt */
-    int64_t deadline_ms;  /* the interrupt callback's deadline, absolute mono */
-    int64_t last_data_ms; /* mono time of the last packet; 0 outside grab */
-    char hostport[300];   /* "host:port" for messages, no credentials */
-    int64_t last_key_pts; /* AV_NOPTS_VALUE until a keyframe was seen */
-    unsigned rtp_losses;  /* RTP sequence gaps reported by the demuxer (UDP) */
-    bool size_checked;    /* expected-resolution warning given once */
-    struct source_info info;
-};
-
-/* Counts of one grab, for the timeout message. */
-struct grab_stats {
-    int64_t start_ms;
-    unsigned packets, keyframes, rejected;
-    unsigned losses_prev, losses_prev2; /* rtp_losses when the last two packets came */
-};
+#define UDP_MEMORY_MAX 256     /* cameras remembered as refusing TCP */
 
 static pthread_once_t libav_log_once = PTHREAD_ONCE_INIT;
 
@@ -104,8 +75,7 @@ static struct rtsp_state *state_of(void *avcl)
 /* libavformat tells about lost RTP packets only through av_log (rtpdec.c
  * "RTP: missed N packets", "bad cseq"; rtpdec_jpeg.c "Missing packets").
  * The H.264 decoder flags pictures damaged by a loss, the HEVC decoder does
- * not, so a keyframe received around a loss is refused (see
- * next_clean_keyframe). */
+ * not, so an access unit gathered around a loss is never decoded. */
 static bool is_loss_message(const char *fmt)
 {
     return strncmp(fmt, "RTP: missed", 11) == 0 || strncmp(fmt, "RTP: PT=", 8) == 0 ||
@@ -113,7 +83,9 @@ static bool is_loss_message(const char *fmt)
 }
 
 /* libav messages are for developers: debug level only, redacted. Called on
- * the thread that made the libav call. */
+ * the thread that made the libav call. Two messages are events for us: a
+ * loss (above) and the SDP of the DESCRIBE answer (rtspdec.c logs it at
+ * verbose level), which tells how far a failed set-up got. */
 static void libav_log_cb(void *avcl, int level, const char *fmt, va_list vl)
 {
     struct rtsp_state *st = state_of(avcl);
@@ -121,6 +93,8 @@ static void libav_log_cb(void *avcl, int level, const char *fmt, va_list vl)
     int prefix = 1;
     size_t n;
 
+    if (st && level == AV_LOG_VERBOSE && strncmp(fmt, "SDP:", 4) == 0)
+        st->described = true;
     if (level > av_log_get_level())
         return;
     if (st && level <= AV_LOG_WARNING && is_loss_message(fmt))
@@ -251,18 +225,18 @@ static enum cs_err parse_url(struct rtsp_state *st, char *err, size_t errsz)
 
 /* True when the camera sent nothing for read_timeout during a grab (the
  * demuxer's own socket timeout is coarse for UDP). */
-static bool stalled(const struct rtsp_state *st, int64_t now)
+bool rtsp_stalled(const struct rtsp_state *st, int64_t now)
 {
     return st->last_data_ms > 0 && st->cam->read_timeout_ms > 0 &&
            now - st->last_data_ms >= st->cam->read_timeout_ms;
 }
 
-static int interrupt_cb(void *opaque)
+int rtsp_interrupt_cb(void *opaque)
 {
     const struct rtsp_state *st = opaque;
     int64_t now = clock_mono_ms();
 
-    return now >= st->deadline_ms || stalled(st, now);
+    return now >= st->deadline_ms || rtsp_stalled(st, now);
 }
 
 static const char *averr_text(int averr, char *buf, size_t bufsz)
@@ -273,13 +247,37 @@ static const char *averr_text(int averr, char *buf, size_t bufsz)
 }
 
 /* "850 ms" or "4.0s", for messages. */
-static const char *duration_text(int64_t ms, char *buf, size_t bufsz)
+const char *rtsp_duration_text(int64_t ms, char *buf, size_t bufsz)
 {
     if (ms < 1000)
         snprintf(buf, bufsz, "%" PRId64 " ms", ms < 0 ? 0 : ms);
     else
         snprintf(buf, bufsz, "%.1fs", (double)ms / 1000.0);
     return buf;
+}
+
+static const char *transport_name(enum transport t)
+{
+    return t == TRANSPORT_UDP ? "UDP" : "TCP";
+}
+
+/* The set-up failed without an RTSP status: say how far it got. */
+static enum cs_err setup_broken(const struct rtsp_state *st, const char *why, char *err,
+                                size_t errsz)
+{
+    if (st->described)
+        snprintf(err, errsz,
+                 "camera at %s described the stream, then closed the connection or gave no "
+                 "valid answer to SETUP (%s); it may be serving its maximum number of "
+                 "clients, or dislike RTP over %s (try transport = %s)",
+                 st->hostport, why, transport_name(st->transport),
+                 st->transport == TRANSPORT_UDP ? "tcp" : "udp");
+    else
+        snprintf(err, errsz,
+                 "camera at %s gave no valid answer to RTSP DESCRIBE (%s): is this its RTSP "
+                 "port, and does it serve a stream at this path?",
+                 st->hostport, why);
+    return CS_PROTO;
 }
 
 /* Translates a failure of avformat_open_input() (RTSP set-up). */
@@ -290,9 +288,10 @@ static enum cs_err open_error(const struct rtsp_state *st, int averr, int64_t el
     const char *hp = st->hostport;
 
     averr_text(averr, why, sizeof(why));
-    if (averr == AVERROR_EXIT || averr == AVERROR(ETIMEDOUT) || interrupt_cb((void *)st)) {
-        snprintf(err, errsz, "no complete RTSP answer from %s within %s (connect)", hp,
-                 duration_text(elapsed_ms, took, sizeof(took)));
+    if (averr == AVERROR_EXIT || averr == AVERROR(ETIMEDOUT) || rtsp_interrupt_cb((void *)st)) {
+        snprintf(err, errsz, "no complete RTSP answer from %s within %s (connect%s)", hp,
+                 rtsp_duration_text(elapsed_ms, took, sizeof(took)),
+                 st->described ? ", after DESCRIBE" : "");
         return CS_TIMEOUT;
     }
     switch (averr) {
@@ -305,6 +304,13 @@ static enum cs_err open_error(const struct rtsp_state *st, int averr, int64_t el
     case AVERROR_HTTP_NOT_FOUND:
         snprintf(err, errsz, "camera has no stream at this path (RTSP 404)");
         return CS_NOTFOUND;
+    case AVERROR(EPROTONOSUPPORT):
+        snprintf(err, errsz,
+                 "camera at %s refuses RTP over %s (RTSP 461 Unsupported Transport); set "
+                 "transport = %s, or auto",
+                 hp, transport_name(st->transport),
+                 st->transport == TRANSPORT_UDP ? "tcp" : "udp");
+        return CS_UNSUPPORTED;
     case AVERROR(ECONNREFUSED):
         snprintf(err, errsz, "nothing listens on %s (connection refused)", hp);
         return CS_REFUSED;
@@ -320,53 +326,67 @@ static enum cs_err open_error(const struct rtsp_state *st, int averr, int64_t el
     case AVERROR_HTTP_SERVER_ERROR:
         snprintf(err, errsz, "camera at %s rejected the RTSP request: %s", hp, why);
         return CS_PROTO;
+    case AVERROR_INVALIDDATA:
+    case AVERROR_EOF:
+    case AVERROR(EIO):
+    case AVERROR(ECONNRESET):
+    case AVERROR(EPIPE): return setup_broken(st, why, err, errsz);
     default: break;
     }
     snprintf(err, errsz, "RTSP set-up with %s failed: %s", hp, why);
     return CS_PROTO;
 }
 
-/* Translates a failure of av_read_frame(). */
-static enum cs_err read_error(const struct rtsp_state *st, int averr, const struct grab_stats *gs,
-                              char *err, size_t errsz)
-{
-    char why[AV_ERROR_MAX_STRING_SIZE];
-    int64_t now = clock_mono_ms();
-    char took[32];
+/* ---- transport memory -------------------------------------------------- */
 
-    if (averr == AVERROR(ETIMEDOUT) || (stalled(st, now) && now < st->deadline_ms)) {
-        snprintf(err, errsz, "camera at %s stopped sending video for %" PRId64 " ms (reading)",
-                 st->hostport, st->cam->read_timeout_ms);
-        return CS_TIMEOUT;
+/* Cameras (by URL) that refused RTP over TCP in this process: with
+ * transport = auto they are set up over UDP straight away. */
+static struct {
+    pthread_mutex_t lock;
+    char *urls[UDP_MEMORY_MAX];
+    size_t n;
+} udp_memory = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool udp_remembered(const char *url)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&udp_memory.lock);
+    for (size_t i = 0; i < udp_memory.n && !found; i++)
+        found = strcmp(udp_memory.urls[i], url) == 0;
+    pthread_mutex_unlock(&udp_memory.lock);
+    return found;
+}
+
+/* Returns true when url was not remembered yet (the caller then says so). */
+static bool udp_remember(const char *url)
+{
+    bool added = false;
+
+    pthread_mutex_lock(&udp_memory.lock);
+    for (size_t i = 0; i < udp_memory.n; i++)
+        if (strcmp(udp_memory.urls[i], url) == 0)
+            goto out;
+    if (udp_memory.n < UDP_MEMORY_MAX && (udp_memory.urls[udp_memory.n] = strdup(url))) {
+        udp_memory.n++;
+        added = true;
     }
-    if (averr == AVERROR_EXIT || interrupt_cb((void *)st)) {
-        duration_text(now - gs->start_ms, took, sizeof(took));
-        if (gs->packets == 0)
-            snprintf(err, errsz, "no video data from %s within %s (reading)", st->hostport, took);
-        else if (gs->keyframes == 0)
-            snprintf(err, errsz,
-                     "no keyframe within %s (waiting for a keyframe; "
-                     "%u frames received; is the camera's I-frame interval longer than "
-                     "the deadline?)",
-                     took, gs->packets);
-        else {
-            snprintf(err, errsz,
-                     "no clean keyframe within %s: the decoder rejected %u "
-                     "damaged keyframe(s)%s",
-                     took, gs->rejected,
-                     st->cam->transport == TRANSPORT_UDP ? " (packet loss? try transport=tcp)"
-                                                         : "");
-            return CS_BADFRAME;
+out:
+    pthread_mutex_unlock(&udp_memory.lock);
+    return added;
+}
+
+static void udp_forget(const char *url)
+{
+    pthread_mutex_lock(&udp_memory.lock);
+    for (size_t i = 0; i < udp_memory.n; i++) {
+        if (strcmp(udp_memory.urls[i], url) == 0) {
+            free(udp_memory.urls[i]);
+            udp_memory.urls[i] = udp_memory.urls[--udp_memory.n];
+            break;
         }
-        return CS_TIMEOUT;
     }
-    if (averr == AVERROR(ENOMEM)) {
-        snprintf(err, errsz, "out of memory reading the RTSP stream");
-        return CS_NOMEM;
-    }
-    snprintf(err, errsz, "camera at %s ended the stream (reading): %s", st->hostport,
-             averr_text(averr, why, sizeof(why)));
-    return CS_PROTO;
+    pthread_mutex_unlock(&udp_memory.lock);
 }
 
 /* ---- open -------------------------------------------------------------- */
@@ -380,8 +400,8 @@ static enum cs_err set_options(const struct rtsp_state *st, AVDictionary **opts)
 
     /* The socket timeout also runs during set-up, where FFmpeg turns it into
      * AVERROR_INVALIDDATA (a reply with no status): never let it fire before
-     * the connect deadline. Stalls while reading are caught by interrupt_cb
-     * (stalled()) at read_timeout anyway. */
+     * the connect deadline. Stalls while reading are caught by the interrupt
+     * callback (rtsp_stalled()) at read_timeout anyway. */
     if (rt > 0 && st->cam->connect_timeout_ms > rt)
         rt = st->cam->connect_timeout_ms;
 
@@ -392,11 +412,10 @@ static enum cs_err set_options(const struct rtsp_state *st, AVDictionary **opts)
         else if (av_opt_find((void *)&rtsp->priv_class, "timeout", NULL, 0, AV_OPT_SEARCH_FAKE_OBJ))
             timeout_opt = "timeout";
     }
-    r |=
-        av_dict_set(opts, "rtsp_transport", st->cam->transport == TRANSPORT_UDP ? "udp" : "tcp", 0);
-    /* Over UDP, accept RTP only from the camera we talk RTSP to. */
-    if (st->cam->transport == TRANSPORT_UDP)
-        r |= av_dict_set(opts, "rtsp_flags", "filter_src", 0);
+    /* No rtsp_flags=filter_src over UDP: it connects the RTP socket to the
+     * announced server port, and cameras behind NAT (or with some firmware)
+     * send from another one - their video would be dropped unseen. */
+    r |= av_dict_set(opts, "rtsp_transport", st->transport == TRANSPORT_UDP ? "udp" : "tcp", 0);
     r |= av_dict_set(opts, "allowed_media_types", "video", 0);
     r |= av_dict_set(opts, "user_agent", "camsnap", 0);
     r |= av_dict_set(opts, "fflags", "nobuffer+discardcorrupt", 0);
@@ -408,58 +427,84 @@ static enum cs_err set_options(const struct rtsp_state *st, AVDictionary **opts)
     return r < 0 ? CS_NOMEM : CS_OK;
 }
 
-/* avformat_open_input() under the connect deadline; fills st->fmt. */
-static enum cs_err connect_rtsp(struct rtsp_state *st, int64_t deadline_ms, char *err, size_t errsz)
+/* One avformat_open_input() with st->transport; fills st->fmt. */
+static enum cs_err open_session(struct rtsp_state *st, const char *url, char *err, size_t errsz)
 {
     AVDictionary *opts = NULL;
-    int64_t now = clock_mono_ms();
-    char *url = NULL;
+    int64_t t0 = clock_mono_ms();
     enum cs_err rc;
     int ret;
 
-    st->deadline_ms = deadline_ms;
-    if (st->cam->connect_timeout_ms > 0 && now + st->cam->connect_timeout_ms < deadline_ms)
-        st->deadline_ms = now + st->cam->connect_timeout_ms;
-    rc = set_options(st, &opts);
-    if (rc)
-        goto out;
-    url = url_with_credentials(st->cam);
-    st->fmt = avformat_alloc_context();
-    if (!url || !st->fmt) {
-        rc = CS_NOMEM;
-        goto out;
+    st->described = false;
+    if ((rc = set_options(st, &opts)) || !(st->fmt = avformat_alloc_context())) {
+        av_dict_free(&opts);
+        snprintf(err, errsz, "out of memory opening the RTSP stream");
+        return CS_NOMEM;
     }
-    st->fmt->interrupt_callback.callback = interrupt_cb;
+    st->fmt->interrupt_callback.callback = rtsp_interrupt_cb;
     st->fmt->interrupt_callback.opaque = st;
     st->fmt->opaque = st;
     ret = avformat_open_input(&st->fmt, url, NULL, &opts); /* frees fmt on error */
-    if (ret < 0) {
-        rc = open_error(st, ret, clock_mono_ms() - now, err, errsz);
-        goto out;
-    }
+    av_dict_free(&opts);
+    if (ret < 0)
+        return open_error(st, ret, clock_mono_ms() - t0, err, errsz);
     /* fmt->url holds the credentials too and is not needed after set-up. */
     if (st->fmt->url)
         explicit_bzero(st->fmt->url, strlen(st->fmt->url));
-    st->info.connect_ms = clock_mono_ms() - now;
-out:
-    if (url) {
-        explicit_bzero(url, strlen(url));
-        free(url);
-    }
-    av_dict_free(&opts);
-    if (rc == CS_NOMEM)
+    return CS_OK;
+}
+
+/* Sets the session up under the connect deadline, with transport auto's
+ * fallback from TCP to UDP. */
+static enum cs_err connect_rtsp(struct rtsp_state *st, int64_t deadline_ms, char *err, size_t errsz)
+{
+    const struct camera_config *cam = st->cam;
+    bool automatic = cam->transport == TRANSPORT_AUTO;
+    int64_t now = clock_mono_ms();
+    char *url;
+    enum cs_err rc;
+
+    st->deadline_ms = deadline_ms;
+    if (cam->connect_timeout_ms > 0 && now + cam->connect_timeout_ms < deadline_ms)
+        st->deadline_ms = now + cam->connect_timeout_ms;
+    if (!(url = url_with_credentials(cam))) {
         snprintf(err, errsz, "out of memory opening the RTSP stream");
+        return CS_NOMEM;
+    }
+    st->transport = cam->transport;
+    if (automatic)
+        st->transport = udp_remembered(cam->url) ? TRANSPORT_UDP : TRANSPORT_TCP;
+    rc = open_session(st, url, err, errsz);
+    if (automatic && rc == CS_UNSUPPORTED && st->transport == TRANSPORT_TCP) {
+        if (udp_remember(cam->url))
+            log_info(cam->name, "camera refuses RTP over TCP (RTSP 461); using UDP "
+                                "(transport = auto; set transport = udp to skip the TCP try)");
+        st->transport = TRANSPORT_UDP;
+        st->info.tcp_refused = true;
+        rc = open_session(st, url, err, errsz);
+    } else if (automatic && rc == CS_UNSUPPORTED && st->transport == TRANSPORT_UDP) {
+        udp_forget(cam->url); /* the camera changed its mind: TCP again next time */
+    } else if (automatic && st->transport == TRANSPORT_UDP) {
+        st->info.tcp_refused = true;
+    }
+    explicit_bzero(url, strlen(url));
+    free(url);
+    if (!rc)
+        st->info.connect_ms = clock_mono_ms() - now;
     return rc;
 }
 
-/* Picks the video stream; asks the demuxer to probe only if the SDP did not
- * name the codec. */
+/* Finds the video stream; asks the demuxer to probe only if the SDP did not
+ * name the codec. No stream at all (MPEG-TS over RTP) is not an error: the
+ * stream is found while grabbing. */
 static enum cs_err pick_stream(struct rtsp_state *st, char *err, size_t errsz)
 {
     AVCodecParameters *par;
     int ret;
 
     st->vstream = -1;
+    if (st->fmt->nb_streams == 0)
+        return CS_OK;
     for (unsigned i = 0; i < st->fmt->nb_streams; i++) {
         if (st->fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
             st->vstream = (int)i;
@@ -471,96 +516,38 @@ static enum cs_err pick_stream(struct rtsp_state *st, char *err, size_t errsz)
         return CS_UNSUPPORTED;
     }
     par = st->fmt->streams[st->vstream]->codecpar;
-    if (par->codec_id != AV_CODEC_ID_NONE)
-        return CS_OK;
-    ret = avformat_find_stream_info(st->fmt, NULL);
-    if (ret < 0 || par->codec_id == AV_CODEC_ID_NONE) {
-        if (interrupt_cb(st)) {
-            snprintf(err, errsz,
-                     "could not tell the video codec of %s before the deadline "
-                     "(connect)",
-                     st->hostport);
-            return CS_TIMEOUT;
+    if (par->codec_id == AV_CODEC_ID_NONE) {
+        ret = avformat_find_stream_info(st->fmt, NULL);
+        if (ret < 0 || par->codec_id == AV_CODEC_ID_NONE) {
+            if (rtsp_interrupt_cb(st)) {
+                snprintf(err, errsz,
+                         "could not tell the video codec of %s before the deadline (connect)",
+                         st->hostport);
+                return CS_TIMEOUT;
+            }
+            snprintf(err, errsz, "the camera's video codec is not one camsnap can decode");
+            return CS_UNSUPPORTED;
         }
-        snprintf(err, errsz, "the camera's video codec is not one camsnap can decode");
-        return CS_UNSUPPORTED;
     }
-    return CS_OK;
-}
-
-/* get_buffer2 that fills new pictures with Y = Cb = Cr = 0 (a dark green no
- * camera produces), so that picture areas the decoder never wrote - the HEVC
- * and MJPEG decoders stop silently at a truncated slice or scan - can be
- * found by untouched_area() instead of showing stale or random data. */
-static int sentinel_get_buffer(AVCodecContext *c, AVFrame *f, int flags)
-{
-    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
-    int ret = avcodec_default_get_buffer2(c, f, flags);
-
-    if (ret < 0 || !d || (d->flags & (AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_PAL)))
-        return ret;
-    for (int i = 0; i < 3 && f->data[i] && f->linesize[i] > 0; i++) {
-        int rows = i == 0 ? f->height : AV_CEIL_RSHIFT(f->height, d->log2_chroma_h);
-        memset(f->data[i], 0, (size_t)f->linesize[i] * (size_t)rows);
-    }
-    return ret;
-}
-
-static enum cs_err open_decoder(struct rtsp_state *st, char *err, size_t errsz)
-{
-    const AVCodecParameters *par = st->fmt->streams[st->vstream]->codecpar;
-    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
-
-    if (!codec) {
-        snprintf(err, errsz, "camera sends %s video, which this FFmpeg cannot decode",
-                 avcodec_get_name(par->codec_id));
-        return CS_UNSUPPORTED;
-    }
-    st->dec = avcodec_alloc_context3(codec);
-    if (!st->dec || avcodec_parameters_to_context(st->dec, par) < 0) {
-        snprintf(err, errsz, "out of memory opening the %s decoder", codec->name);
-        return CS_NOMEM;
-    }
-    st->dec->opaque = st;
-    st->dec->thread_count = 1; /* no frame-thread delay: one packet, one picture */
-    st->dec->thread_type = FF_THREAD_SLICE;
-    st->dec->flags &= ~AV_CODEC_FLAG_OUTPUT_CORRUPT;
-    st->dec->flags2 &= ~AV_CODEC_FLAG2_SHOW_ALL;
-    st->dec->err_recognition = AV_EF_CRCCHECK | AV_EF_BITSTREAM | AV_EF_BUFFER;
-    /* The HEVC decoder of FFmpeg 5 does not flag damaged pictures; make it
-     * fail the packet on any NAL error instead of outputting a partial one. */
-    if (par->codec_id == AV_CODEC_ID_HEVC)
-        st->dec->err_recognition |= AV_EF_EXPLODE;
-    st->dec->skip_frame = AVDISCARD_NONKEY;
-    st->dec->get_buffer2 = sentinel_get_buffer;
-    if (avcodec_open2(st->dec, codec, NULL) < 0) {
-        snprintf(err, errsz, "could not open the %s decoder", codec->name);
-        return CS_UNSUPPORTED;
-    }
-    return CS_OK;
+    return rtsp_setup_stream(st, st->vstream, err, errsz);
 }
 
 static void fill_open_info(struct rtsp_state *st)
 {
-    const AVCodecParameters *par = st->fmt->streams[st->vstream]->codecpar;
     const AVDictionaryEntry *title = av_dict_get(st->fmt->metadata, "title", NULL, 0);
 
-    snprintf(st->info.codec, sizeof(st->info.codec), "%s", avcodec_get_name(par->codec_id));
-    /* The SDP rarely carries the size; the decoder learnt it from the SPS in
-     * sprop-parameter-sets when there were any. */
-    st->info.width = par->width > 0 ? par->width : st->dec->width;
-    st->info.height = par->height > 0 ? par->height : st->dec->height;
+    snprintf(st->info.transport, sizeof(st->info.transport), "%s",
+             transport_name(st->transport));
     snprintf(st->info.detail, sizeof(st->info.detail),
-             "RTSP/%s %.120s, %u stream(s), "
-             "session \"%.80s\"",
-             st->cam->transport == TRANSPORT_UDP ? "UDP" : "TCP", st->hostport, st->fmt->nb_streams,
-             title ? title->value : "");
+             "RTSP/%s %.120s, %u stream(s)%s, session \"%.80s\"",
+             transport_name(st->transport), st->hostport, st->fmt->nb_streams,
+             st->vstream < 0 ? " (MPEG-TS: found while reading)" : "", title ? title->value : "");
 }
 
 static void rtsp_close(void *state);
 
-static enum cs_err rtsp_open(const struct camera_config *cam, int64_t deadline_mono_ms,
-                             void **state, char *err, size_t errsz)
+static enum cs_err rtsp_open(const struct camera_config *cam, struct budget *budget,
+                             int64_t deadline_mono_ms, void **state, char *err, size_t errsz)
 {
     char dummy[1];
     struct rtsp_state *st;
@@ -579,18 +566,18 @@ static enum cs_err rtsp_open(const struct camera_config *cam, int64_t deadline_m
     }
     st->magic = RTSP_MAGIC;
     st->cam = cam;
+    st->budget = budget;
+    st->vstream = -1;
     st->last_key_pts = AV_NOPTS_VALUE;
     rc = parse_url(st, err, errsz);
     if (!rc)
         rc = connect_rtsp(st, deadline_mono_ms, err, errsz);
-    if (!rc)
-        rc = pick_stream(st, err, errsz);
-    if (!rc)
-        rc = open_decoder(st, err, errsz);
     if (!rc && (!(st->pkt = av_packet_alloc()) || !(st->frame = av_frame_alloc()))) {
         snprintf(err, errsz, "out of memory");
         rc = CS_NOMEM;
     }
+    if (!rc)
+        rc = pick_stream(st, err, errsz);
     if (rc) {
         log_debug(cam->name, "RTSP open failed: %s", err);
         rtsp_close(st);
@@ -598,250 +585,43 @@ static enum cs_err rtsp_open(const struct camera_config *cam, int64_t deadline_m
     }
     fill_open_info(st);
     log_debug(cam->name, "RTSP connected in %" PRId64 " ms: %s %s", st->info.connect_ms,
-              st->info.codec, st->info.detail);
+              st->info.codec[0] ? st->info.codec : "codec not known yet", st->info.detail);
     *state = st;
     return CS_OK;
 }
 
-/* ---- grab -------------------------------------------------------------- */
-
-static void note_keyframe(struct rtsp_state *st, const AVPacket *pkt)
-{
-    AVRational tb = st->fmt->streams[st->vstream]->time_base;
-    AVRational ms = {1, 1000};
-
-    if (pkt->pts == AV_NOPTS_VALUE)
-        return;
-    if (st->last_key_pts != AV_NOPTS_VALUE && pkt->pts > st->last_key_pts)
-        st->info.keyframe_interval_ms = av_rescale_q(pkt->pts - st->last_key_pts, tb, ms);
-    st->last_key_pts = pkt->pts;
-}
-
-/* True when a whole 16x16 luma block (with zero chroma at its centre) still
- * holds the sentinel of sentinel_get_buffer(): the decoder skipped it. Only
- * for the planar 8-bit YUV formats export_frame() accepts. */
-static bool untouched_area(const AVFrame *f)
-{
-    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
-    int sx, sy;
-
-    if (!d || d->nb_components < 3 || (d->flags & AV_PIX_FMT_FLAG_PLANAR) == 0 ||
-        d->comp[0].depth != 8)
-        return false;
-    sx = d->log2_chroma_w;
-    sy = d->log2_chroma_h;
-    for (int by = 0; by + 16 <= f->height; by += 16) {
-        for (int bx = 0; bx + 16 <= f->width; bx += 16) {
-            int cx = (bx + 8) >> sx, cy = (by + 8) >> sy;
-            bool zero = f->data[1][cy * f->linesize[1] + cx] == 0 &&
-                        f->data[2][cy * f->linesize[2] + cx] == 0;
-            for (int y = by; zero && y < by + 16; y++)
-                for (int x = bx; zero && x < bx + 16; x++)
-                    zero = f->data[0][y * f->linesize[0] + x] == 0;
-            if (zero)
-                return true;
-        }
-    }
-    return false;
-}
-
-/* Decodes one keyframe packet into st->frame. *got is false when the
- * decoder rejected it or produced nothing usable. */
-static enum cs_err decode_keyframe(struct rtsp_state *st, const AVPacket *pkt, bool *got)
-{
-    int ret;
-
-    *got = false;
-    ret = avcodec_send_packet(st->dec, pkt);
-    if (ret == AVERROR(ENOMEM))
-        return CS_NOMEM;
-    if (ret < 0 && ret != AVERROR(EAGAIN))
-        return CS_OK;
-    ret = avcodec_receive_frame(st->dec, st->frame);
-    if (ret == AVERROR(EAGAIN)) {
-        /* A decoder with reorder delay holds the picture back: drain it,
-         * then reset so the next keyframe starts afresh. */
-        avcodec_send_packet(st->dec, NULL);
-        ret = avcodec_receive_frame(st->dec, st->frame);
-        avcodec_flush_buffers(st->dec);
-    }
-    if (ret < 0)
-        return ret == AVERROR(ENOMEM) ? CS_NOMEM : CS_OK;
-    if ((st->frame->flags & AV_FRAME_FLAG_CORRUPT) || st->frame->decode_error_flags ||
-        !st->frame->key_frame || st->frame->width <= 0 || st->frame->height <= 0 ||
-        untouched_area(st->frame)) {
-        av_frame_unref(st->frame);
-        return CS_OK;
-    }
-    *got = true;
-    return CS_OK;
-}
-
-static enum cs_err frame_layout(enum AVPixelFormat fmt, enum frame_subsamp *ss, bool *full)
-{
-    *full = false;
-    switch (fmt) {
-    case AV_PIX_FMT_YUVJ420P: *full = true; /* fall through */
-    case AV_PIX_FMT_YUV420P: *ss = SUBSAMP_420; return CS_OK;
-    case AV_PIX_FMT_YUVJ422P: *full = true; /* fall through */
-    case AV_PIX_FMT_YUV422P: *ss = SUBSAMP_422; return CS_OK;
-    case AV_PIX_FMT_YUVJ444P: *full = true; /* fall through */
-    case AV_PIX_FMT_YUV444P: *ss = SUBSAMP_444; return CS_OK;
-    case AV_PIX_FMT_GRAY8: *ss = SUBSAMP_GRAY; return CS_OK;
-    default: return CS_UNSUPPORTED;
-    }
-}
-
-/* Hands st->frame out as a borrowed struct frame. */
-static enum cs_err export_frame(struct rtsp_state *st, struct frame *out, char *err, size_t errsz)
-{
-    const AVFrame *f = st->frame;
-    bool full;
-    enum cs_err rc;
-
-    memset(out, 0, sizeof(*out));
-    rc = frame_layout((enum AVPixelFormat)f->format, &out->subsamp, &full);
-    if (rc) {
-        const char *name = av_get_pix_fmt_name((enum AVPixelFormat)f->format);
-        snprintf(err, errsz,
-                 "camera sends pixel format %s, which camsnap cannot encode "
-                 "(supported: yuv420p, yuv422p, yuv444p, gray)",
-                 name ? name : "unknown");
-        return rc;
-    }
-    out->kind = FRAME_YUV;
-    out->width = f->width;
-    out->height = f->height;
-    out->full_range = full || f->color_range == AVCOL_RANGE_JPEG;
-    for (int i = 0; i < (out->subsamp == SUBSAMP_GRAY ? 1 : 3); i++) {
-        if (!f->data[i] || f->linesize[i] <= 0) {
-            snprintf(err, errsz, "decoder returned an unusable picture layout");
-            return CS_BADFRAME;
-        }
-        out->planes[i] = f->data[i];
-        out->strides[i] = f->linesize[i];
-    }
-    st->info.width = f->width;
-    st->info.height = f->height;
-    return CS_OK;
-}
-
-static void check_size(struct rtsp_state *st)
-{
-    const struct camera_config *cam = st->cam;
-
-    if (st->size_checked || cam->width <= 0 || cam->height <= 0)
-        return;
-    st->size_checked = true;
-    if (st->info.width != cam->width || st->info.height != cam->height)
-        log_warnx(cam->name,
-                  "stream is %dx%d but the configuration expects %dx%d; "
-                  "check the stream path (main/sub stream)",
-                  st->info.width, st->info.height, cam->width, cam->height);
-}
-
-/* Reads the next packet of the video stream into st->pkt. *lossy is true
- * when the demuxer reported an RTP gap while this packet or the one before
- * it was assembled (the parser hands an access unit out only when the next
- * one starts, so a gap may belong to either). */
-static enum cs_err read_video_packet(struct rtsp_state *st, struct grab_stats *gs, bool *lossy,
-                                     char *err, size_t errsz)
-{
-    int ret;
-
-    for (;;) {
-        ret = av_read_frame(st->fmt, st->pkt);
-        if (ret < 0)
-            return read_error(st, ret, gs, err, errsz);
-        /* A packet handed out after an interrupt is the parser's leftover,
-         * not a sign of life. */
-        if (!stalled(st, clock_mono_ms()))
-            st->last_data_ms = clock_mono_ms();
-        if (st->pkt->stream_index == st->vstream)
-            break;
-        av_packet_unref(st->pkt);
-    }
-    gs->packets++;
-    *lossy = st->rtp_losses != gs->losses_prev2;
-    gs->losses_prev2 = gs->losses_prev;
-    gs->losses_prev = st->rtp_losses;
-    return CS_OK;
-}
-
-/* Reads packets until one keyframe of the video stream decodes cleanly. */
-static enum cs_err next_clean_keyframe(struct rtsp_state *st, struct grab_stats *gs, char *err,
-                                       size_t errsz)
-{
-    enum cs_err rc = CS_OK;
-    bool got = false, lossy;
-
-    gs->losses_prev = gs->losses_prev2 = st->rtp_losses;
-    while (!got) {
-        rc = read_video_packet(st, gs, &lossy, err, errsz);
-        if (rc)
-            return rc;
-        if (!(st->pkt->flags & AV_PKT_FLAG_KEY)) {
-            av_packet_unref(st->pkt);
-            continue;
-        }
-        gs->keyframes++;
-        note_keyframe(st, st->pkt);
-        /* The JPEG depacketizer drops incomplete frames itself. */
-        lossy = lossy && st->dec->codec_id != AV_CODEC_ID_MJPEG;
-        if (!lossy)
-            rc = decode_keyframe(st, st->pkt, &got);
-        av_packet_unref(st->pkt);
-        if (rc) {
-            snprintf(err, errsz, "out of memory decoding a picture");
-            return rc;
-        }
-        if (!got) {
-            gs->rejected++;
-            log_debug(st->cam->name, "keyframe %u %s; waiting for the next one", gs->keyframes,
-                      lossy ? "came with RTP packet loss" : "rejected by the decoder");
-        }
-    }
-    return CS_OK;
-}
-
-static enum cs_err rtsp_grab(void *state, int64_t deadline_mono_ms, struct frame *frame, char *err,
-                             size_t errsz)
-{
-    struct rtsp_state *st = state;
-    struct grab_stats gs = {.start_ms = clock_mono_ms()};
-    char dummy[1];
-    enum cs_err rc;
-
-    if (!err || errsz == 0) {
-        err = dummy;
-        errsz = sizeof(dummy);
-    }
-    av_frame_unref(st->frame);
-    st->deadline_ms = deadline_mono_ms;
-    st->last_data_ms = gs.start_ms;
-    rc = next_clean_keyframe(st, &gs, err, errsz);
-    st->last_data_ms = 0;
-    if (!rc)
-        rc = export_frame(st, frame, err, errsz);
-    if (rc) {
-        av_frame_unref(st->frame);
-        log_debug(st->cam->name, "RTSP grab failed after %u packets: %s", gs.packets, err);
-        return rc;
-    }
-    check_size(st);
-    log_debug(st->cam->name, "RTSP still %dx%d %s after %" PRId64 " ms (%u packets skipped)",
-              frame->width, frame->height, av_get_pix_fmt_name(st->frame->format),
-              clock_mono_ms() - gs.start_ms, gs.packets - 1);
-    return CS_OK;
-}
-
-/* ---- info / close -------------------------------------------------------- */
+/* ---- info / release / close ----------------------------------------------- */
 
 static void rtsp_info(const void *state, struct source_info *info)
 {
     const struct rtsp_state *st = state;
 
     *info = st->info;
+    info->losses = st->rtp_losses;
+}
+
+/* Ends the session: TEARDOWN with a short, bounded chance. */
+static void close_session(struct rtsp_state *st)
+{
+    st->deadline_ms = clock_mono_ms() + CLOSE_BUDGET_MS;
+    st->last_data_ms = 0;
+    avformat_close_input(&st->fmt);
+}
+
+static void rtsp_release(void *state, struct frame *frame)
+{
+    struct rtsp_state *st = state;
+
+    if (st->released)
+        return;
+    st->released = true;
+    avcodec_free_context(&st->dec);
+    rtsp_release_decoder(st);
+    /* With the decoder gone (its reference pictures with it) the picture's
+     * buffers are normally ours alone. The session ends at close, after the
+     * picture is freed, so that a slow TEARDOWN does not hold it. */
+    if (frame && frame->kind == FRAME_YUV && st->frame->buf[0] && av_frame_is_writable(st->frame))
+        frame->writable = true;
 }
 
 static void rtsp_close(void *state)
@@ -850,13 +630,13 @@ static void rtsp_close(void *state)
 
     if (!st)
         return;
-    /* Give the TEARDOWN a short, bounded chance. */
-    st->deadline_ms = clock_mono_ms() + CLOSE_BUDGET_MS;
-    st->last_data_ms = 0;
-    avcodec_free_context(&st->dec);
-    avformat_close_input(&st->fmt);
-    av_packet_free(&st->pkt);
+    /* The picture and its memory first: the TEARDOWN may take a while. */
+    if (st->frame)
+        rtsp_drop_picture(st);
     av_frame_free(&st->frame);
+    rtsp_release_decoder(st);
+    close_session(st);
+    av_packet_free(&st->pkt);
     st->magic = 0;
     free(st);
 }
@@ -865,6 +645,7 @@ const struct source_ops source_rtsp_ops = {
     .scheme_prefix = RTSP_SCHEME,
     .open = rtsp_open,
     .grab = rtsp_grab,
+    .release = rtsp_release,
     .info = rtsp_info,
     .close = rtsp_close,
 };

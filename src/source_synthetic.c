@@ -152,7 +152,8 @@ static enum cs_err parse_query(struct synth *s, const char *q, char *err, size_t
     return CS_OK;
 }
 
-static enum cs_err synth_open(const struct camera_config *cam, int64_t deadline, void **state,
+static enum cs_err synth_open(const struct camera_config *cam, struct budget *budget,
+                              int64_t deadline, void **state,
                               char *err, size_t errsz)
 {
     const char *spec = cam->url + strlen("synthetic://");
@@ -160,6 +161,7 @@ static enum cs_err synth_open(const struct camera_config *cam, int64_t deadline,
     struct synth *s;
     enum cs_err rc;
 
+    (void)budget; /* a test pattern: its one buffer is drawn at open */
     (void)deadline;
     snprintf(res, sizeof(res), "%.*s", (int)strcspn(spec, "?"), spec);
     if (!(s = calloc(1, sizeof(*s))))

@@ -288,6 +288,28 @@ enum cs_err units_parse_resolution(const char *s, int *w, int *h)
     return CS_OK;
 }
 
+enum cs_err units_parse_pixels(const char *s, int64_t *out)
+{
+    const char *p, *end;
+    int64_t a, b = 1;
+
+    trim(s, &p, &end);
+    if (read_digits(&p, &a))
+        return CS_CONFIG;
+    if (p < end && (*p == 'x' || *p == 'X')) {
+        p++;
+        if (read_digits(&p, &b))
+            return CS_CONFIG;
+    } else if (p < end && (*p == 'M' || *p == 'm')) {
+        p++;
+        b = 1000000;
+    }
+    if (p != end || a < 1 || b < 1 || a > (INT64_C(1) << 40) / b)
+        return CS_CONFIG;
+    *out = a * b;
+    return CS_OK;
+}
+
 enum cs_err units_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
     const char *b, *e;

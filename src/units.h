@@ -54,6 +54,10 @@ const char *units_format_days(int mask, char *buf, size_t bufsz);
 /* "WIDTHxHEIGHT", each 16..16384. */
 enum cs_err units_parse_resolution(const char *s, int *w, int *h);
 
+/* A pixel count: "WIDTHxHEIGHT" (their product), a whole number, or a
+ * whole number of millions with an M suffix ("12M"). 1 .. 2^40. */
+enum cs_err units_parse_pixels(const char *s, int64_t *out);
+
 /* Whole decimal integer in [min, max] (strtoll with end and range checks). */
 enum cs_err units_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 

@@ -208,7 +208,8 @@ static void test_spec_example(void **state)
     assert_string_equal(c->password, "pa55word");
     assert_int_equal(c->width, 2592);
     assert_int_equal(c->height, 1944);
-    assert_int_equal(c->transport, TRANSPORT_TCP);
+    assert_int_equal(c->transport, TRANSPORT_AUTO);
+    assert_int_equal(c->max_pixels, 4096 * 2304);
     assert_int_equal(c->connect_timeout_ms, 5000);
     assert_int_equal(c->read_timeout_ms, 5000);
     assert_int_equal(c->deadline_ms, 15000);
@@ -293,6 +294,31 @@ static void test_bad_values(void **state)
     expect_error("[general]\ntimezone = /etc/localtime\n", "is not a time zone name");
     expect_error("[general]\ntimezone = Nowhere/Atlantis\n", "unknown time zone");
     expect_error("[general]\nstate_dir =\n", "[general] state_dir: is empty");
+    expect_error("[camera a]\nurl = rtsp://h/\nmax_pixels = 4kx2k\n",
+                 "\"4kx2k\" is not a pixel count; expected WIDTHxHEIGHT");
+    expect_error("[camera a]\nurl = rtsp://h/\nmax_pixels = 0\n", "is not a pixel count");
+    expect_error("[camera a]\nurl = rtsp://h/\ntransport = http\n",
+                 "\"http\" is not one of: tcp, udp, auto");
+}
+
+static void test_max_pixels_forms(void **state)
+{
+    struct config *cfg;
+    enum cs_err rc;
+    char *errs;
+
+    (void)state;
+    errs = load("[camera a]\nurl = rtsp://h/\nmax_pixels = 12M\ntransport = udp\n"
+                "[camera b]\nurl = rtsp://h/\nmax_pixels = 1920x1080\n"
+                "[camera c]\nurl = rtsp://h/\nmax_pixels = 2000000\n",
+                &rc, &cfg);
+    assert_int_equal(rc, CS_OK);
+    assert_int_equal(config_camera(cfg, "a")->max_pixels, 12000000);
+    assert_int_equal(config_camera(cfg, "a")->transport, TRANSPORT_UDP);
+    assert_int_equal(config_camera(cfg, "b")->max_pixels, 1920 * 1080);
+    assert_int_equal(config_camera(cfg, "c")->max_pixels, 2000000);
+    free(errs);
+    config_free(cfg);
 }
 
 static void test_collects_all_errors(void **state)
@@ -814,7 +840,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spec_example),         cmocka_unit_test(test_defaults_and_empty),
         cmocka_unit_test(test_unknown_key),          cmocka_unit_test(test_unknown_section),
-        cmocka_unit_test(test_bad_values),           cmocka_unit_test(test_collects_all_errors),
+        cmocka_unit_test(test_bad_values),           cmocka_unit_test(test_max_pixels_forms),
+        cmocka_unit_test(test_collects_all_errors),
         cmocka_unit_test(test_duplicates),           cmocka_unit_test(test_camera_names),
         cmocka_unit_test(test_camera_url),           cmocka_unit_test(test_upload_rules),
         cmocka_unit_test(test_env_expansion),        cmocka_unit_test(test_key_conflicts),

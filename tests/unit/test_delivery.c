@@ -76,7 +76,7 @@ static int setup(void **state)
     assert_int_equal(sqlite3_open(fx->db, &fx->raw), SQLITE_OK);
     sqlite3_busy_timeout(fx->raw, 5000);
     assert_int_equal(spool_open(fx->dir, &fx->sp), CS_OK);
-    assert_int_equal(source_open(&cam, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_OK);
+    assert_int_equal(source_open(&cam, NULL, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_OK);
     assert_int_equal(source_grab(src, clock_mono_ms() + 1000, &f, err, sizeof(err)), CS_OK);
     assert_int_equal(image_encode(&f, 80, &fx->jpeg, err, sizeof(err)), CS_OK);
     source_close(src);

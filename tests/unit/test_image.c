@@ -35,7 +35,7 @@ static void synth_jpeg(const char *url, struct image_buf *out)
     struct frame f;
     char err[256];
 
-    assert_int_equal(source_open(&cam, clock_mono_ms() + 5000, &src, err, sizeof(err)), CS_OK);
+    assert_int_equal(source_open(&cam, NULL, clock_mono_ms() + 5000, &src, err, sizeof(err)), CS_OK);
     assert_int_equal(source_grab(src, clock_mono_ms() + 5000, &f, err, sizeof(err)), CS_OK);
     assert_int_equal(f.kind, FRAME_YUV);
     assert_int_equal(image_encode(&f, 90, out, err, sizeof(err)), CS_OK);
@@ -156,6 +156,73 @@ static size_t strip_dht(const uint8_t *in, size_t len, uint8_t *out)
     return n + len - i;
 }
 
+/* Encodes a uniform 16x16 4:2:0 picture of (Y, Cb, Cr) and returns the
+ * decoded RGB of its centre. */
+static void uniform_rgb(uint8_t yv, uint8_t cb, uint8_t cr, bool full, enum frame_matrix m,
+                        bool writable, int rgb[3])
+{
+    uint8_t y[16 * 16], u[8 * 8], v[8 * 8];
+    struct frame f = {.kind = FRAME_YUV, .width = 16, .height = 16, .subsamp = SUBSAMP_420,
+                      .planes = {y, u, v}, .strides = {16, 8, 8}, .full_range = full,
+                      .matrix = m, .writable = writable};
+    struct image_buf j;
+    char err[128];
+
+    memset(y, yv, sizeof(y));
+    memset(u, cb, sizeof(u));
+    memset(v, cr, sizeof(v));
+    assert_int_equal(image_encode(&f, 98, &j, err, sizeof(err)), CS_OK);
+    patch_rgb(&j, 4, 4, rgb);
+    image_buf_free(&j);
+    /* In place: the planes now hold JFIF values and the frame says so;
+     * a copy leaves them alone. */
+    assert_int_equal(f.full_range, writable || full);
+    assert_int_equal(f.matrix, writable ? MATRIX_BT601 : m);
+    assert_int_equal(y[0] == yv, !writable || (full && m == MATRIX_BT601));
+}
+
+static int max_error(const int rgb[3], const int want[3])
+{
+    int e = 0;
+
+    for (int c = 0; c < 3; c++)
+        e = abs(rgb[c] - want[c]) > e ? abs(rgb[c] - want[c]) : e;
+    return e;
+}
+
+/* BT.709 video-range colour bars (Rec. 709 Table 4 values for 100% bars):
+ * encoded with the 709 matrix they come back as the colour, read as
+ * BT.601 (the old behaviour) several are off by 20 and more. */
+static void converts_bt709(void **state)
+{
+    static const struct {
+        uint8_t y, cb, cr;
+        int rgb[3];
+    } bars[] = {
+        {235, 128, 128, {255, 255, 255}}, {219, 16, 138, {255, 255, 0}},
+        {188, 154, 16, {0, 255, 255}},    {173, 42, 26, {0, 255, 0}},
+        {78, 214, 230, {255, 0, 255}},    {63, 102, 240, {255, 0, 0}},
+        {32, 240, 118, {0, 0, 255}},      {16, 128, 128, {0, 0, 0}},
+    };
+    int rgb[3], worst601 = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bars) / sizeof(bars[0]); i++) {
+        for (int w = 0; w < 2; w++) {
+            uniform_rgb(bars[i].y, bars[i].cb, bars[i].cr, false, MATRIX_BT709, w, rgb);
+            if (max_error(rgb, bars[i].rgb) > 6)
+                fail_msg("bar %zu (writable %d): got %d,%d,%d", i, w, rgb[0], rgb[1], rgb[2]);
+        }
+        uniform_rgb(bars[i].y, bars[i].cb, bars[i].cr, false, MATRIX_BT601, false, rgb);
+        if (max_error(rgb, bars[i].rgb) > worst601)
+            worst601 = max_error(rgb, bars[i].rgb);
+    }
+    assert_true(worst601 >= 20); /* the test tells the matrices apart */
+    /* Full-range BT.601 is left as it is, in place or not. */
+    uniform_rgb(76, 85, 255, true, MATRIX_BT601, true, rgb);
+    assert_true(max_error(rgb, (int[]){255, 0, 0}) <= 6);
+}
+
 static void adds_standard_huffman_tables(void **state)
 {
     struct image_buf j, fixed, none;
@@ -192,19 +259,19 @@ static void synthetic_options(void **state)
     char err[256];
 
     (void)state;
-    assert_int_equal(source_open(&cam, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_OK);
+    assert_int_equal(source_open(&cam, NULL, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_OK);
     assert_int_equal(source_grab(src, clock_mono_ms() + 1000, &f, err, sizeof(err)), CS_AUTH);
     source_close(src);
     cam = synth_cam("synthetic://64x64?delay=5s");
-    assert_int_equal(source_open(&cam, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_OK);
+    assert_int_equal(source_open(&cam, NULL, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_OK);
     int64_t t0 = clock_mono_ms();
     assert_int_equal(source_grab(src, t0 + 200, &f, err, sizeof(err)), CS_TIMEOUT);
     assert_in_range(clock_mono_ms() - t0, 150, 1000); /* bounded by the deadline */
     source_close(src);
     cam = synth_cam("synthetic://64?x");
-    assert_int_equal(source_open(&cam, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_CONFIG);
+    assert_int_equal(source_open(&cam, NULL, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_CONFIG);
     cam = synth_cam("gopher://x");
-    assert_int_equal(source_open(&cam, clock_mono_ms() + 1000, &src, err, sizeof(err)),
+    assert_int_equal(source_open(&cam, NULL, clock_mono_ms() + 1000, &src, err, sizeof(err)),
                      CS_UNSUPPORTED);
 }
 
@@ -255,6 +322,7 @@ int main(void)
         cmocka_unit_test(encodes_synthetic_bars),
         cmocka_unit_test(rejects_bad_jpegs),
         cmocka_unit_test(expands_video_range),
+        cmocka_unit_test(converts_bt709),
         cmocka_unit_test(adds_standard_huffman_tables),
         cmocka_unit_test(synthetic_options),
         cmocka_unit_test(rejects_fuzz_findings),

@@ -42,7 +42,7 @@ static int setup(void **state)
     snprintf(fx->db, sizeof(fx->db), "%s/capture_tracking.db", fx->dir);
     assert_int_equal(store_open(fx->db, &fx->st), CS_OK);
     assert_int_equal(spool_open(fx->dir, &fx->sp), CS_OK);
-    assert_int_equal(source_open(&cam, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_OK);
+    assert_int_equal(source_open(&cam, NULL, clock_mono_ms() + 1000, &src, err, sizeof(err)), CS_OK);
     assert_int_equal(source_grab(src, clock_mono_ms() + 1000, &f, err, sizeof(err)), CS_OK);
     assert_int_equal(image_encode(&f, 80, &fx->jpeg, err, sizeof(err)), CS_OK);
     source_close(src);
