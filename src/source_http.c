@@ -212,6 +212,9 @@ static enum cs_err transport_error(struct http_src *h, CURLcode cc, char *err, s
     char url[512];
 
     redact_url(h->cam->url, url, sizeof(url));
+    /* Headers that announce a stream make it one even before a byte came. */
+    if (h->kind == BODY_UNKNOWN && multipart_is_multipart(h->content_type))
+        h->kind = BODY_MULTIPART;
     if (h->kind == BODY_MULTIPART && h->mp_ended) {
         snprintf(err, errsz, "the MJPEG stream at %s ended without a whole picture (%u part(s) "
                              "torn or not JPEG)", url, h->parts_skipped);

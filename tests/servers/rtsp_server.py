@@ -82,6 +82,13 @@ Real-camera stream kinds (each is /cam unless said otherwise):
                advertised port gets nothing.  TCP interleaved: as /cam.
   /udponly/WxH the /cam stream, RTP over UDP only: a SETUP asking for TCP
                interleaved gets "461 Unsupported Transport".
+  /cam709/WxH  the /cam stream with the BT.709 matrix (colorimetry=bt709,
+               signalled in the VUI, as HD cameras send it): a still encoded
+               with the BT.601 matrix shows the bars off by 20 and more.
+  /huge/WxH    a hostile camera: the /cam stream with every SPS rewritten to
+               announce 16240x16240 (about 1 GB of decoder memory) while the
+               slices stay WxH.  A client must refuse it from the SPS, before
+               allocating.
 Any other path: RTSP 404.
 
 RTP and RTCP over UDP use server ports UDP_PORT_MIN..UDP_PORT_MAX bound
@@ -147,10 +154,11 @@ class Kind:
 
     def __init__(self, codec="h264", slices=0, intra_refresh=False, strip_idr=False,
                  keyint=None, config_interval=0, mux="rtp", udp_only=False,
-                 fake_server_port=0):
+                 fake_server_port=0, colorimetry="bt601", announce=None):
         self.codec, self.slices, self.intra_refresh = codec, slices, intra_refresh
         self.strip_idr, self.keyint, self.config_interval = strip_idr, keyint, config_interval
         self.mux, self.udp_only, self.fake_server_port = mux, udp_only, fake_server_port
+        self.colorimetry, self.announce = colorimetry, announce
 
 
 KIND = {
@@ -168,6 +176,8 @@ KIND = {
     "ts": Kind(mux="ts"),
     "natport": Kind(fake_server_port=100),
     "udponly": Kind(udp_only=True),
+    "cam709": Kind(colorimetry="bt709"),
+    "huge": Kind(announce=(16240, 16240)),
 }
 KINDS = tuple(KIND)
 PATH_RE = re.compile(r"^/(%s)/([0-9]{2,4})x([0-9]{2,4})(?=/|$)" % "|".join(KINDS))
@@ -202,7 +212,7 @@ def encoder_launch(kind, w, h, fps, gop):
                "videoconvert ! video/x-raw,format=I420,colorimetry=1:4:0:0" % size)
     else:
         src = ("videotestsrc is-live=true pattern=smpte ! "
-               "video/x-raw,format=I420,%s,colorimetry=bt601" % size)
+               "video/x-raw,format=I420,%s,colorimetry=%s" % (size, k.colorimetry))
     sink = "appsink name=sink emit-signals=true sync=false max-buffers=8 drop=true"
     # N slices per picture: x264 with one thread writing N slices, whatever
     # the number of cores (sliced threads would make one slice per thread).
@@ -258,6 +268,118 @@ def nal_type(codec, data, off):
     return (data[off] & 0x1F) if codec == "h264" else ((data[off] >> 1) & 0x3F)
 
 
+class Bits:
+    """Reads an RBSP (emulation prevention bytes already removed)."""
+
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def u(self, n):
+        v = 0
+        for _ in range(n):
+            byte = self.data[self.pos >> 3] if (self.pos >> 3) < len(self.data) else 0
+            v = (v << 1) | ((byte >> (7 - (self.pos & 7))) & 1)
+            self.pos += 1
+        return v
+
+    def ue(self):
+        zeros = 0
+        while self.u(1) == 0:
+            zeros += 1
+        return (1 << zeros) - 1 + self.u(zeros)
+
+    def se(self):
+        v = self.ue()
+        return (v + 1) // 2 if v & 1 else -(v // 2)
+
+
+class BitWriter:
+    def __init__(self):
+        self.bits = []
+
+    def u(self, n, v):
+        self.bits += [(v >> (n - 1 - i)) & 1 for i in range(n)]
+
+    def ue(self, v):
+        v += 1
+        n = v.bit_length()
+        self.u(n - 1, 0)
+        self.u(n, v)
+
+    def data(self):
+        bits = self.bits + [0] * (-len(self.bits) % 8)
+        return bytes(int("".join(map(str, bits[i:i + 8])), 2) for i in range(0, len(bits), 8))
+
+
+def unescape(nal):
+    return nal.replace(b"\x00\x00\x03", b"\x00\x00")
+
+
+def escape(rbsp):
+    out, zeros = bytearray(), 0
+    for b in rbsp:
+        if zeros >= 2 and b <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(b)
+        zeros = zeros + 1 if b == 0 else 0
+    return bytes(out)
+
+
+def sps_announcing(nal, width, height):
+    """An H.264 SPS NAL (header byte first) rewritten to say width x height
+    (in macroblocks, no cropping); every other field kept bit for bit."""
+    rbsp = unescape(nal[1:])
+    r, w = Bits(rbsp), BitWriter()
+
+    def copy_u(n):
+        w.u(n, r.u(n))
+
+    def copy_ue():
+        w.ue(r.ue())
+
+    profile = r.u(8)
+    w.u(8, profile)
+    copy_u(16)                      # constraint flags, level_idc
+    copy_ue()                       # seq_parameter_set_id
+    if profile in (100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135):
+        cf = r.ue()
+        w.ue(cf)
+        if cf == 3:
+            copy_u(1)
+        copy_ue()
+        copy_ue()
+        copy_u(1)
+        if r.u(1):
+            raise ValueError("SPS with scaling matrices: not rewritten")
+        w.u(1, 0)
+    copy_ue()                       # log2_max_frame_num_minus4
+    poc = r.ue()
+    w.ue(poc)
+    if poc == 0:
+        copy_ue()
+    elif poc == 1:
+        raise ValueError("pic_order_cnt_type 1: not rewritten")
+    copy_ue()                       # max_num_ref_frames
+    copy_u(1)                       # gaps_in_frame_num_value_allowed_flag
+    r.ue()
+    r.ue()
+    w.ue(width // 16 - 1)
+    w.ue(height // 16 - 1)
+    frame_mbs_only = r.u(1)
+    w.u(1, frame_mbs_only)
+    if not frame_mbs_only:
+        copy_u(1)
+    copy_u(1)                       # direct_8x8_inference_flag
+    if r.u(1):                      # frame_cropping_flag: dropped
+        for _ in range(4):
+            r.ue()
+    w.u(1, 0)
+    while r.pos < len(rbsp) * 8:    # VUI and the stop bit, as they were
+        w.u(1, r.u(1))
+    return nal[:1] + escape(w.data())
+
+
 class Encoder:
     """One always-running encoder pipeline; fans its access units out to the
     appsrc of every subscribed client media."""
@@ -265,6 +387,7 @@ class Encoder:
     def __init__(self, kind, w, h, args):
         self.kind, self.codec = kind, codec_of(kind)
         self.strip_idr = KIND[kind].strip_idr
+        self.announce = KIND[kind].announce
         self.lock = threading.Lock()
         self.subscribers = {}          # appsrc -> needs parameter sets first
         self.params = {}               # NAL type -> bytes, latest parameter sets
@@ -297,6 +420,12 @@ class Encoder:
             if t in wanted:
                 self.params[t] = data[s:e]
             if self.strip_idr and t in H264_IDR:
+                continue
+            if self.announce and self.codec == "h264" and t == 7:
+                start = data[s:off]
+                fake = start + sps_announcing(data[off:e], *self.announce)
+                self.params[t] = fake
+                kept += fake
                 continue
             kept += data[s:e]
         return bytes(kept)

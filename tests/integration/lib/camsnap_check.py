@@ -125,3 +125,58 @@ def check_bars(img, tolerance=28):
 def stats_json(config):
     p = run(["stats", "--json"], config, check=0)
     return json.loads(p.stdout)
+
+
+# The picture of tests/servers/rtsp_server.py and vlc_rtsp.py (GStreamer's
+# videotestsrc pattern=smpte), region by region, as full-range RGB:
+#   top two thirds       seven 100% bars
+#   2/3 .. 3/4 of height seven reverse bars (blue, black, magenta, black,
+#                        cyan, black, white)
+#   bottom quarter       -I, white, +Q, black, a dark PLUGE block, then
+#                        moving noise (not checked)
+SMPTE_BARS = [(255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0),
+              (255, 0, 255), (255, 0, 0), (0, 0, 255)]
+SMPTE_STRIP = [(0, 0, 255), (0, 0, 0), (255, 0, 255), (0, 0, 0), (0, 255, 255),
+               (0, 0, 0), (255, 255, 255)]
+SMPTE_BOTTOM = [((0, 1 / 6), (0, 58, 141)), ((1 / 6, 1 / 3), (255, 255, 255)),
+                ((1 / 3, 1 / 2), (111, 0, 219)), ((1 / 2, 2 / 3), (0, 0, 0)),
+                ((2 / 3, 3 / 4), (19, 19, 19))]
+
+
+def smpte_regions(w, h):
+    """(name, box, expected RGB) of every checked region of a WxH picture;
+    each box is the middle of its region, away from edges the codec blurs."""
+    out = []
+    for i, want in enumerate(SMPTE_BARS):
+        out.append(("bar %d" % i, (int((i + 0.25) * w / 7), int(0.10 * h),
+                                   int((i + 0.75) * w / 7), int(0.55 * h)), want))
+    for i, want in enumerate(SMPTE_STRIP):
+        out.append(("strip %d" % i, (int((i + 0.25) * w / 7), int(0.68 * h),
+                                     int((i + 0.75) * w / 7), int(0.73 * h)), want))
+    for i, ((x0, x1), want) in enumerate(SMPTE_BOTTOM):
+        dx = (x1 - x0) * w
+        out.append(("bottom %d" % i, (int(x0 * w + dx * 0.25), int(0.80 * h),
+                                      int(x0 * w + dx * 0.75), int(0.95 * h)), want))
+    return out
+
+
+def check_smpte(img, tolerance=24, rgb_defined_only=False):
+    """True when every region of the SMPTE picture has its colour: the whole
+    picture was decoded from a clean keyframe (a grey, smeared, half-decoded
+    or half-refreshed still fails somewhere). Returns (ok, why, worst).
+    rgb_defined_only leaves out -I and +Q, which videotestsrc draws as fixed
+    Y'CbCr values (their RGB depends on the matrix)."""
+    from PIL import ImageStat
+    rgb = img.convert("RGB")
+    w, h = rgb.size
+    worst = 0
+    for name, box, want in smpte_regions(w, h):
+        if rgb_defined_only and name in ("bottom 0", "bottom 2"):
+            continue
+        got = ImageStat.Stat(rgb.crop(box)).mean
+        err = max(abs(got[c] - want[c]) for c in range(3))
+        worst = max(worst, err)
+        if err > tolerance:
+            return False, "%s %s: got %s want %s" % (
+                name, box, tuple(int(round(v)) for v in got), want), worst
+    return True, "", worst
