@@ -99,7 +99,10 @@ static enum cs_err grab_jpeg(const struct round *rd, const struct camera_config 
                  (long long)cam->deadline_ms);
         return CS_TIMEOUT;
     }
+    int64_t t_enc = clock_mono_ms();
     rc = image_encode(&f, env->jpeg_quality, jpeg, r->error, sizeof(r->error));
+    log_debug(cam->name, "encoded %dx%d in %lld ms", f.width, f.height,
+              (long long)(clock_mono_ms() - t_enc));
     source_close(*src);
     *src = NULL;
     if (rc)

@@ -57,6 +57,7 @@
 /* Counts of one grab, for the timeout message. */
 struct grab_stats {
     int64_t start_ms;
+    int64_t decode_ms;          /* time spent decoding (all attempts) */
     unsigned packets, entries, lossy, rejected;
 };
 
@@ -627,12 +628,15 @@ static enum cs_err next_clean_picture(struct rtsp_state *st, struct grab_stats *
 
     while (!got) {
         unsigned losses_before = st->rtp_losses;
+        int64_t t;
         if ((rc = read_video_packet(st, gs, err, errsz)))
             return rc;
+        t = clock_mono_ms();
         if (st->use_au)
             rc = take_au_packet(st, gs, losses_before, &got, err, errsz);
         else
             rc = take_picture_packet(st, gs, losses_before, &got, err, errsz);
+        gs->decode_ms += clock_mono_ms() - t;
         av_packet_unref(st->pkt);
         if (rc == CS_NOMEM && !err[0])
             snprintf(err, errsz, "out of memory decoding a picture");
@@ -741,8 +745,10 @@ enum cs_err rtsp_grab(void *state, int64_t deadline_mono_ms, struct frame *frame
         return rc;
     }
     warn_size(st);
-    log_debug(st->cam->name, "RTSP still %dx%d %s after %" PRId64 " ms (%u packets read)",
+    log_debug(st->cam->name,
+              "RTSP still %dx%d %s after %" PRId64 " ms (%u packets read, %" PRId64
+              " ms decoding)",
               frame->width, frame->height, av_get_pix_fmt_name(st->frame->format),
-              clock_mono_ms() - gs.start_ms, gs.packets);
+              clock_mono_ms() - gs.start_ms, gs.packets, gs.decode_ms);
     return CS_OK;
 }
