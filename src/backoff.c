@@ -44,5 +44,10 @@ int64_t backoff_delay(struct backoff *b, int64_t attempts, int64_t retry_after_m
             ceiling = b->cap_ms;
         delay = (int64_t)(next_rand(b) % ((uint64_t)ceiling + 1));
     }
+    /* A server's Retry-After is honoured, within reason: a week at most (a
+     * hostile or broken answer must not park a still for ever, nor overflow
+     * the clock it is added to). */
+    if (retry_after_ms > BACKOFF_RETRY_AFTER_MAX_MS)
+        retry_after_ms = BACKOFF_RETRY_AFTER_MAX_MS;
     return delay > retry_after_ms ? delay : retry_after_ms;
 }

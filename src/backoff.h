@@ -24,6 +24,8 @@ void backoff_init(struct backoff *b, int64_t base_ms, int64_t cap_ms, int64_t fi
 
 /* Delay before attempt number `attempts` + 1, given `attempts` failures so
  * far (>= 1), honouring retry_after_ms (0 when none). */
+#define BACKOFF_RETRY_AFTER_MAX_MS (7LL * 24 * 3600 * 1000) /* a longer Retry-After is cut */
+
 int64_t backoff_delay(struct backoff *b, int64_t attempts, int64_t retry_after_ms);
 
 #endif

@@ -82,6 +82,65 @@ static const char unit_template[] =
     "[Install]\n"
     "WantedBy=multi-user.target\n";
 
+/* Paths as each format wants them. Control characters cannot be written
+ * into either file safely: such a path is refused (path_ok()). */
+
+static bool path_ok(const char *p)
+{
+    for (; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* Appends c to out[*n] if it fits; returns false when it does not. */
+static bool put(char *out, size_t sz, size_t *n, char c)
+{
+    if (*n + 1 >= sz)
+        return false;
+    out[(*n)++] = c;
+    out[*n] = '\0';
+    return true;
+}
+
+/* For a cron command line: a POSIX shell word in single quotes (' as '\'')
+ * and, because cron turns an unescaped % into a newline, every % as \%. */
+static bool cron_quote(const char *p, char *out, size_t sz)
+{
+    size_t n = 0;
+    bool ok = put(out, sz, &n, '\'');
+
+    for (; ok && *p; p++) {
+        if (*p == '\'')
+            ok = put(out, sz, &n, '\'') && put(out, sz, &n, '\\') && put(out, sz, &n, '\'') &&
+                 put(out, sz, &n, '\'');
+        else if (*p == '%')
+            ok = put(out, sz, &n, '\\') && put(out, sz, &n, '%');
+        else
+            ok = put(out, sz, &n, *p);
+    }
+    return ok && put(out, sz, &n, '\'');
+}
+
+/* For a systemd unit setting: a double-quoted word, \ and " escaped, the
+ * specifier character % doubled and, in arguments, $ doubled (no variable
+ * expansion; systemd does not expand the command's own path). */
+static bool unit_quote(const char *p, bool command, char *out, size_t sz)
+{
+    size_t n = 0;
+    bool ok = put(out, sz, &n, '"');
+
+    for (; ok && *p; p++) {
+        if (*p == '\\' || *p == '"')
+            ok = put(out, sz, &n, '\\') && put(out, sz, &n, *p);
+        else if (*p == '%' || (*p == '$' && !command))
+            ok = put(out, sz, &n, *p) && put(out, sz, &n, *p);
+        else
+            ok = put(out, sz, &n, *p);
+    }
+    return ok && put(out, sz, &n, '"');
+}
+
 /* Cron's day-of-week field for a weekday mask. */
 static void cron_days(int mask, char *out, size_t sz)
 {
@@ -100,12 +159,15 @@ static void cron_days(int mask, char *out, size_t sz)
 static void cron_text(const struct config *cfg, const struct sched *s, char *out, size_t sz)
 {
     const struct window *w = &cfg->general.window;
-    char cmd[2 * PATH_MAX + 64], dow[32], hours[96] = "";
+    char cmd[5 * PATH_MAX + 64], bin[2 * PATH_MAX + 8], conf[2 * PATH_MAX + 8], dow[32],
+        hours[96] = "";
     size_t n = 0;
     int len, start_h = w->start_min / 60, start_m = w->start_min % 60;
 
-    snprintf(cmd, sizeof(cmd), "root %s -c %s run --exit-after-window >/dev/null 2>&1",
-             s->binary, s->config);
+    cron_quote(s->binary, bin, sizeof(bin));
+    cron_quote(s->config, conf, sizeof(conf));
+    snprintf(cmd, sizeof(cmd), "root %s -c %s run --exit-after-window >/dev/null 2>&1", bin,
+             conf);
     cron_days(cfg->general.days, dow, sizeof(dow));
     len = (w->always || w->start_min == w->end_min) ? 1440
                                                     : (w->end_min - w->start_min + 1440) % 1440;
@@ -235,15 +297,19 @@ static int remove_it(const struct sched *s, const char *path)
 
 static int run_action(const struct config *cfg, struct sched *s)
 {
-    char path[PATH_MAX], text[16384], *old;
+    char path[PATH_MAX], text[8 * PATH_MAX + 4096], *old;
 
     if (s->cron) {
         snprintf(path, sizeof(path), "%s", s->cron_file);
         cron_text(cfg, s, text, sizeof(text));
     } else {
+        char bin[2 * PATH_MAX + 8], conf[2 * PATH_MAX + 8], state[2 * PATH_MAX + 8];
         snprintf(path, sizeof(path), "%s/%s", s->unit_dir, UNIT_NAME);
-        snprintf(text, sizeof(text), unit_template, s->binary, s->config,
-                 cfg->general.state_dir);
+        unit_quote(s->binary, true, bin, sizeof(bin));
+        unit_quote(s->config, false, conf, sizeof(conf));
+        unit_quote(cfg->general.state_dir, false, state, sizeof(state));
+        if (snprintf(text, sizeof(text), unit_template, bin, conf, state) >= (int)sizeof(text))
+            return EXIT_USAGE; /* cannot happen: each path is below PATH_MAX */
     }
     if (!strcmp(s->action, "install"))
         return install(s, path, text);
@@ -292,6 +358,21 @@ int cmd_schedule(const struct cli *cli, int argc, char **argv)
     }
     if ((ex = cli_load_config(cli, &cfg)))
         return ex;
+    if (!path_ok(s.binary) || !path_ok(s.config) || !path_ok(cfg->general.state_dir)) {
+        fprintf(stderr, "camsnap: schedule: the path of the binary, the configuration or the "
+                        "state directory holds a control character (a newline?): it cannot be "
+                        "written into a crontab or a unit; rename it\n");
+        config_free(cfg);
+        return EXIT_USAGE;
+    }
+    /* systemd refuses a command path holding a quote or a backslash. */
+    if (!s.cron && strpbrk(s.binary, "'\"\\")) {
+        fprintf(stderr, "camsnap: schedule: systemd does not run a program whose path holds a "
+                        "quote or a backslash (%s): install camsnap elsewhere, or use --cron\n",
+                s.binary);
+        config_free(cfg);
+        return EXIT_USAGE;
+    }
     ex = run_action(cfg, &s);
     config_free(cfg);
     return ex;

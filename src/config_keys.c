@@ -33,12 +33,21 @@ static const char *const image_url_names[] = {"public", "path", NULL};
 #define OFF_C(f) offsetof(struct camera_config, f)
 
 /* One row per key; kept one row per key by hand for reading. */
+/* Upper bounds: every duration and size has one, so that no value that
+ * parses can overflow a clock or a buffer size downstream
+ * (test_config.c: every_bounded_key_has_a_maximum). */
+#define MS_MIN (60 * 1000LL)
+#define MS_HOUR (3600 * 1000LL)
+#define MS_DAY (24 * MS_HOUR)
+#define GB (1000LL * 1000 * 1000)
+
 /* clang-format off */
 const struct key_def config__keys[] = {
     { .sec = SEC_GENERAL, .name = "state_dir", .type = KT_PATH, .def = "/var/lib/camsnap",
       .off = OFF_G(state_dir), .help = "Directory for the spool, the tracking database and logs." },
     { .sec = SEC_GENERAL, .name = "interval", .type = KT_DURATION, .def = "5m", .min = 1000,
-      .off = OFF_G(interval_ms), .help = "Time between two capture rounds (at least 1s)." },
+      .max = 7 * MS_DAY, .off = OFF_G(interval_ms),
+      .help = "Time between two capture rounds (1s to 7d)." },
     { .sec = SEC_GENERAL, .name = "window", .type = KT_WINDOW, .def = "11:00-22:00",
       .off = OFF_G(window),
       .help = "Daily capture window HH:MM-HH:MM in local time (may cross midnight), or always." },
@@ -46,10 +55,10 @@ const struct key_def config__keys[] = {
       .off = OFF_G(days),
       .help = "Weekdays on which the window applies: all, or days and ranges (mon-fri, sat,sun)." },
     { .sec = SEC_GENERAL, .name = "stop_grace", .type = KT_DURATION, .def = "20s", .min = 1000,
-      .off = OFF_G(stop_grace_ms),
+      .max = MS_HOUR, .off = OFF_G(stop_grace_ms),
       .help = "On SIGTERM/SIGINT: how long in-flight captures and uploads may take before exit." },
     { .sec = SEC_GENERAL, .name = "drain_grace", .type = KT_DURATION, .def = "10m", .min = 0,
-      .off = OFF_G(drain_grace_ms),
+      .max = MS_DAY, .off = OFF_G(drain_grace_ms),
       .help = "At the end of the window: how long run --exit-after-window drains the backlog." },
     { .sec = SEC_GENERAL, .name = "timezone", .type = KT_TIMEZONE, .example = "Europe/Paris",
       .off = OFF_G(timezone),
@@ -66,7 +75,7 @@ const struct key_def config__keys[] = {
     { .sec = SEC_GENERAL, .name = "workers", .type = KT_INT, .def = "8", .min = 1, .max = 64,
       .off = OFF_G(workers), .help = "Cameras captured at the same time within a round." },
     { .sec = SEC_GENERAL, .name = "picture_memory", .type = KT_SIZE, .def = "16MB",
-      .min = 1000000, .off = OFF_G(picture_memory),
+      .min = 1000000, .max = 64 * GB, .off = OFF_G(picture_memory),
       .help = "Memory for the pictures of a round being decoded and encoded at once (about "
               "2 bytes per pixel each); past it, cameras take turns. Bounds the peak memory "
               "whatever the number of cameras." },
@@ -100,17 +109,17 @@ const struct key_def config__keys[] = {
     { .sec = SEC_UPLOAD, .name = "concurrency", .type = KT_INT, .def = "4", .min = 1,
       .max = 32, .off = OFF_U(concurrency), .help = "Uploads in flight at the same time." },
     { .sec = SEC_UPLOAD, .name = "connect_timeout", .type = KT_DURATION, .def = "10s",
-      .min = 1, .off = OFF_U(connect_timeout_ms),
+      .min = 1, .max = 10 * MS_MIN, .off = OFF_U(connect_timeout_ms),
       .help = "Time allowed to connect to the upload server." },
     { .sec = SEC_UPLOAD, .name = "timeout", .type = KT_DURATION, .def = "60s", .min = 1,
-      .off = OFF_U(timeout_ms), .help = "Time allowed for one whole upload request." },
+      .max = 6 * MS_HOUR, .off = OFF_U(timeout_ms), .help = "Time allowed for one whole upload request." },
     { .sec = SEC_UPLOAD, .name = "backoff_base", .type = KT_DURATION, .def = "30s",
-      .off = OFF_U(backoff_base_ms),
+      .max = MS_DAY, .off = OFF_U(backoff_base_ms),
       .help = "First retry delay after a failure, doubled each time; 0: use retry_interval." },
     { .sec = SEC_UPLOAD, .name = "backoff_cap", .type = KT_DURATION, .def = "30m",
-      .off = OFF_U(backoff_cap_ms), .help = "Longest retry delay." },
+      .max = 7 * MS_DAY, .off = OFF_U(backoff_cap_ms), .help = "Longest retry delay." },
     { .sec = SEC_UPLOAD, .name = "retry_interval", .type = KT_DURATION, .def = "10m", .min = 1,
-      .off = OFF_U(retry_interval_ms), .help = "Fixed retry delay when backoff_base = 0." },
+      .max = 7 * MS_DAY, .off = OFF_U(retry_interval_ms), .help = "Fixed retry delay when backoff_base = 0." },
 
     { .sec = SEC_CAMERA, .name = "url", .type = KT_STRING,
       .example = "rtsp://192.0.2.27:554/Streaming/Channels/101", .off = OFF_C(url),
@@ -130,15 +139,15 @@ const struct key_def config__keys[] = {
       .help = "RTSP transport: auto tries TCP (interleaved) first and uses UDP when the camera "
               "refuses TCP (RTSP 461); tcp or udp force one." },
     { .sec = SEC_CAMERA, .name = "connect_timeout", .type = KT_DURATION, .def = "5s", .min = 1,
-      .off = OFF_C(connect_timeout_ms), .help = "Time allowed to connect to the camera." },
+      .max = 10 * MS_MIN, .off = OFF_C(connect_timeout_ms), .help = "Time allowed to connect to the camera." },
     { .sec = SEC_CAMERA, .name = "read_timeout", .type = KT_DURATION, .def = "5s", .min = 1,
-      .off = OFF_C(read_timeout_ms), .help = "Longest silence allowed while reading." },
+      .max = 10 * MS_MIN, .off = OFF_C(read_timeout_ms), .help = "Longest silence allowed while reading." },
     { .sec = SEC_CAMERA, .name = "timeout", .type = KT_DURATION, .def = "15s", .min = 1,
-      .off = OFF_C(deadline_ms), .help = "Time allowed for one whole capture." },
+      .max = 30 * MS_MIN, .off = OFF_C(deadline_ms), .help = "Time allowed for one whole capture." },
     { .sec = SEC_CAMERA, .name = "max_body", .type = KT_SIZE, .def = "20MB", .min = 1,
-      .off = OFF_C(max_body_bytes), .help = "Largest HTTP snapshot accepted." },
+      .max = 2 * GB, .off = OFF_C(max_body_bytes), .help = "Largest HTTP snapshot accepted." },
     { .sec = SEC_CAMERA, .name = "max_pixels", .type = KT_PIXELS, .def = "4096x2304",
-      .off = OFF_C(max_pixels),
+      .min = 16 * 16, .max = 1000000000, .off = OFF_C(max_pixels),
       .help = "Largest picture accepted (width x height); a camera announcing more is refused "
               "before any memory is spent on it. The default fits 4K UHD and DCI 4K." },
     { .sec = SEC_CAMERA, .name = "enabled", .type = KT_BOOL, .def = "yes",
@@ -336,7 +345,9 @@ static enum cs_err parse_duration_value(const struct key_def *k, const char *tex
     int64_t v;
 
     config__shown(text, q, sizeof(q));
-    if (units_parse_duration(text, &v)) {
+    if (units_parse_duration(text, &v) == CS_TOOBIG)
+        v = INT64_MAX; /* well formed, far too long: said below */
+    else if (units_parse_duration(text, &v)) {
         config__bprintf(why, wsz,
                         "\"%s\" is not a duration; expected a number with a unit such as "
                         "30s, 5m, 1h30m or 250ms",
@@ -451,8 +462,14 @@ static enum cs_err parse_scalar(const struct key_def *k, const char *text, void 
                         q);
         return CS_CONFIG;
     case KT_PIXELS:
-        if (!units_parse_pixels(text, dst))
+        if (!units_parse_pixels(text, dst) && *(int64_t *)dst >= k->min &&
+            *(int64_t *)dst <= max)
             return CS_OK;
+        if (!units_parse_pixels(text, dst)) {
+            config__bprintf(why, wsz, "\"%s\" is out of range; expected %lld to %lld pixels", q,
+                            (long long)k->min, (long long)max);
+            return CS_CONFIG;
+        }
         config__bprintf(why, wsz,
                         "\"%s\" is not a pixel count; expected WIDTHxHEIGHT such as "
                         "4096x2304, a number, or millions such as 12M",

@@ -177,28 +177,30 @@ void config_print_effective(const struct config *cfg, FILE *out)
 
 static const char *type_text(const struct key_def *k, char *buf, size_t sz)
 {
-    char lim[32];
+    char lim[32], lim2[32];
 
     switch (k->type) {
     case KT_STRING: return "string";
     case KT_PATH: return "path";
     case KT_SECRET: return "secret";
     case KT_SECRET_FILE: config__bprintf(buf, sz, "secret file (fills %s)", k->fills); return buf;
-    case KT_SIZE: return "size";
+    case KT_SIZE:
+        config__bprintf(buf, sz, "size %s..%s", format_size_exact(k->min, lim, sizeof(lim)),
+                        format_size_exact(k->max, lim2, sizeof(lim2)));
+        return buf;
     case KT_BOOL: return "yes/no";
     case KT_WINDOW: return "HH:MM-HH:MM or always";
     case KT_DAYS: return "weekdays (all, mon-fri, sat,sun)";
     case KT_RESOLUTION: return "WIDTHxHEIGHT";
-    case KT_PIXELS: return "pixels (WIDTHxHEIGHT, a number, or 12M)";
+    case KT_PIXELS: return "pixels (WIDTHxHEIGHT, a number, or 12M), at most 1000M";
     case KT_TIMEZONE: return "time zone";
     case KT_ENUM: config__list_choices(k->choices, buf, sz); return buf;
     case KT_INT:
         config__bprintf(buf, sz, "integer %lld..%lld", (long long)k->min, (long long)k->max);
         return buf;
     case KT_DURATION:
-        if (k->min <= 1)
-            return "duration";
-        config__bprintf(buf, sz, "duration >= %s", units_format_duration(k->min, lim, sizeof(lim)));
+        config__bprintf(buf, sz, "duration %s..%s", units_format_duration(k->min, lim, sizeof(lim)),
+                        units_format_duration(k->max, lim2, sizeof(lim2)));
         return buf;
     }
     return "?";

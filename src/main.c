@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <locale.h>
 #include <malloc.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,11 @@ int main(int argc, char **argv)
      * peak RSS of a round grows by a third, and drifts over rounds). A fixed
      * threshold gives every large buffer back to the system when freed. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    /* The process holds the upload key and camera passwords: no core dump
+     * and no ptrace/proc access by other processes of the same user, unless
+     * someone debugging asks for it. */
+    if (!getenv("CAMSNAP_ALLOW_CORE_DUMPS"))
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     setlocale(LC_CTYPE, "");
     if (clock_setup_from_env() != 0) {
         fprintf(stderr, "camsnap: CAMSNAP_TEST_CLOCK is malformed\n");

@@ -14,6 +14,10 @@ int64_t schedule_align(int64_t wall, int64_t interval_ms)
     struct tm tm;
     int64_t off;
 
+    /* The key table bounds interval (7d) and wall clocks are far from the
+     * limits, but an aligned time must never wrap: saturate instead. */
+    if (interval_ms <= 0 || wall > INT64_MAX / 2 || interval_ms > INT64_MAX / 4)
+        return wall;
     local(wall, &tm);
     off = (int64_t)tm.tm_gmtoff * 1000;
     return ((wall + off + interval_ms - 1) / interval_ms) * interval_ms - off;

@@ -7,10 +7,12 @@
  *
  * Basic and digest auth (credentials from the config, never in the URL),
  * TLS verification on, at most 3 redirects (http/https only, credentials not
- * sent to another host), a maximum body size, connect/low-speed/total
- * timeouts bounded by the capture deadline. The body must be a complete
- * JPEG (SOI..EOI, header decodes) or the grab fails; Motion-JPEG frames
- * without Huffman tables get the standard tables inserted.
+ * sent to another host), a maximum body size, a connect timeout, a silence
+ * timeout (read_timeout: no byte for that long, checked by the progress
+ * callback, within about a second) and a total one, all bounded by the
+ * capture deadline. The body must be a JPEG no larger than max_pixels whose
+ * every scan decodes (image_verify_jpeg), or the grab fails; Motion-JPEG
+ * frames without Huffman tables get the standard tables inserted.
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -48,6 +50,10 @@ struct http_src {
     bool mp_ended;              /* the closing delimiter came first */
     unsigned parts_skipped;     /* torn or not-JPEG parts before it */
     uint64_t received;          /* bytes of body received in all */
+    /* read_timeout */
+    int64_t last_progress_ms;   /* mono time bytes last arrived (or the request began) */
+    curl_off_t last_dlnow;
+    bool silent;                /* ended by read_timeout */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -177,6 +183,29 @@ static enum cs_err http_open(const struct camera_config *cam, struct budget *bud
     return CS_OK;
 }
 
+/* Ends the transfer when nothing arrived for read_timeout (curl's own
+ * low-speed check averages over whole seconds and fired 2-3 times late). */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct http_src *h = ud;
+    int64_t now = clock_mono_ms();
+
+    (void)dltotal;
+    (void)ultotal;
+    (void)ulnow;
+    if (dlnow != h->last_dlnow) {
+        h->last_dlnow = dlnow;
+        h->last_progress_ms = now;
+        return 0;
+    }
+    if (now - h->last_progress_ms >= h->cam->read_timeout_ms) {
+        h->silent = true;
+        return 1; /* CURLE_ABORTED_BY_CALLBACK */
+    }
+    return 0;
+}
+
 static void setup(struct http_src *h, int64_t deadline)
 {
     const struct camera_config *cam = h->cam;
@@ -193,9 +222,12 @@ static void setup(struct http_src *h, int64_t deadline)
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 1 ? connect_ms : 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-                     (long)(cam->read_timeout_ms / 1000 > 0 ? cam->read_timeout_ms / 1000 : 1));
+    h->last_progress_ms = clock_mono_ms();
+    h->last_dlnow = 0;
+    h->silent = false;
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cam->max_body_bytes);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
@@ -226,10 +258,13 @@ static enum cs_err transport_error(struct http_src *h, CURLcode cc, char *err, s
                  (unsigned long long)h->received, (long long)h->cam->max_body_bytes);
         return CS_TOOBIG;
     }
+    if (h->silent)
+        cc = CURLE_OPERATION_TIMEDOUT; /* reported below, with the silence's length */
     if (h->kind == BODY_MULTIPART && cc == CURLE_OPERATION_TIMEDOUT) {
         snprintf(err, errsz, "the MJPEG stream at %s sent no whole picture in time (%llu bytes, "
                              "%u part(s) torn or not JPEG): %s", url,
-                 (unsigned long long)h->received, h->parts_skipped, curl_easy_strerror(cc));
+                 (unsigned long long)h->received, h->parts_skipped,
+                 h->silent ? "it went silent (read_timeout)" : curl_easy_strerror(cc));
         return CS_TIMEOUT;
     }
     if (h->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
@@ -243,7 +278,11 @@ static enum cs_err transport_error(struct http_src *h, CURLcode cc, char *err, s
         snprintf(err, errsz, "nothing answers at %s (connection refused or unreachable)", url);
         return CS_REFUSED;
     case CURLE_OPERATION_TIMEDOUT:
-        snprintf(err, errsz, "%s did not answer in time (%s)", url, curl_easy_strerror(cc));
+        if (h->silent)
+            snprintf(err, errsz, "%s sent nothing for %lld ms (read_timeout) after %llu bytes",
+                     url, (long long)h->cam->read_timeout_ms, (unsigned long long)h->received);
+        else
+            snprintf(err, errsz, "%s did not answer in time (%s)", url, curl_easy_strerror(cc));
         return CS_TIMEOUT;
     case CURLE_COULDNT_RESOLVE_HOST: return CS_REFUSED;
     case CURLE_PEER_FAILED_VERIFICATION:
@@ -332,6 +371,14 @@ static enum cs_err http_grab(void *state, int64_t deadline, struct frame *f, cha
                  h->width, h->height, (double)h->width * h->height / 1e6,
                  (double)h->cam->max_pixels / 1e6);
         return CS_TOOBIG;
+    }
+    /* A header that parses is not a picture: every scan must decode (at 1/8
+     * scale: all the entropy data, a 64th of the pixels). */
+    if ((rc = image_verify_jpeg(data, len, NULL, NULL, err, errsz))) {
+        size_t n = strlen(err);
+        snprintf(err + n, errsz - n, " (a %dx%d JPEG of %zu bytes that does not decode)",
+                 h->width, h->height, len);
+        return rc;
     }
     memset(f, 0, sizeof(*f));
     f->kind = FRAME_JPEG;

@@ -127,8 +127,8 @@ enum cs_err units_parse_duration(const char *s, int64_t *out_ms)
             last = idx;
             mult = duration_units[idx].mult;
         }
-        if (n > (INT64_MAX - total) / mult)
-            return CS_CONFIG;
+        if (n > (UNITS_DURATION_MAX_MS - total) / mult)
+            return CS_TOOBIG;
         total += n * mult;
         parts++;
     }

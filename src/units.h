@@ -25,6 +25,10 @@ struct window {
     int end_min;   /* 0..1439; exclusive */
 };
 
+/* The longest duration any parse accepts (about 10 years): a value that
+ * parses can be added to any clock without overflow. */
+#define UNITS_DURATION_MAX_MS (3650LL * 24 * 3600 * 1000) /* longer: CS_TOOBIG */
+
 /* Duration with units ms, s, m, h, d (combinable: "1h30m"; a bare number is
  * seconds). Result in milliseconds. */
 enum cs_err units_parse_duration(const char *s, int64_t *out_ms);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_priv.h"
 
 static char tmpdir[512];
 
@@ -299,6 +300,30 @@ static void test_bad_values(void **state)
     expect_error("[camera a]\nurl = rtsp://h/\nmax_pixels = 0\n", "is not a pixel count");
     expect_error("[camera a]\nurl = rtsp://h/\ntransport = http\n",
                  "\"http\" is not one of: tcp, udp, auto");
+}
+
+/* Every number in the key table has a maximum, so that nothing that
+ * parses can overflow a clock or a size downstream (an interval of
+ * 106751991167d used to pass `config check` and then capture flat out). */
+static void every_bounded_key_has_a_maximum(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < config__n_keys; i++) {
+        const struct key_def *k = &config__keys[i];
+        if (k->type == KT_DURATION || k->type == KT_SIZE || k->type == KT_INT ||
+            k->type == KT_PIXELS)
+            if (k->max <= 0)
+                fail_msg("key %s has no maximum", k->name);
+    }
+    expect_error("[general]\ninterval = 106751991167d\n", "interval: \"106751991167d\" is "
+                                                         "too long; expected at most 7d");
+    expect_error("[camera a]\nurl = rtsp://h/\ntimeout = 106751991167d\n", "too long");
+    expect_error("[camera a]\nurl = rtsp://h/\nread_timeout = 3650d\n", "too long");
+    expect_error("[upload]\nbackoff_cap = 9999d\n", "too long");
+    expect_error("[upload]\ntimeout = 100000000000000000000s\n", "is not a duration");
+    expect_error("[camera a]\nurl = rtsp://h/\nmax_body = 900EB\n", "");
+    expect_error("[general]\npicture_memory = 1TB\n", "out of range");
+    expect_error("[camera a]\nurl = rtsp://h/\nmax_pixels = 100000x100000\n", "out of range");
 }
 
 static void test_max_pixels_forms(void **state)
@@ -841,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_spec_example),         cmocka_unit_test(test_defaults_and_empty),
         cmocka_unit_test(test_unknown_key),          cmocka_unit_test(test_unknown_section),
         cmocka_unit_test(test_bad_values),           cmocka_unit_test(test_max_pixels_forms),
+        cmocka_unit_test(every_bounded_key_has_a_maximum),
         cmocka_unit_test(test_collects_all_errors),
         cmocka_unit_test(test_duplicates),           cmocka_unit_test(test_camera_names),
         cmocka_unit_test(test_camera_url),           cmocka_unit_test(test_upload_rules),
