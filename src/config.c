@@ -12,7 +12,9 @@
  * them and does not report them), so every message names FILE:LINE.
  */
 #include "config_priv.h"
+#include "log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -390,13 +392,34 @@ static enum cs_err expand(struct parser *p, const struct key_def *k, const char 
 
 /* ---- keys from the file ----------------------------------------------- */
 
+/* True when the query of a raw url holds a secret parameter (pwd=,
+ * password=, token=, ...; cameras that take credentials in the snapshot
+ * URL) whose value is not only ${...} references. */
+static bool query_has_clear_secret(const char *raw)
+{
+    const char *q = strchr(raw, '?');
+
+    for (const char *p = q ? q + 1 : NULL; p && *p;) {
+        size_t n = strcspn(p, "&#");
+        const char *eq = memchr(p, '=', n);
+        if (eq && log_is_secret_param(p, (size_t)(eq - p)) && (size_t)(eq - p) + 1 < n &&
+            !(eq[1] == '$' && eq[2] == '{' && p[n - 1] == '}'))
+            return true;
+        p = p[n] == '&' ? p + n + 1 : NULL;
+    }
+    return false;
+}
+
 /* True when a raw (unexpanded) url writes a password in clear: "user:pw@host"
- * rather than "user:${PW}@host" or "${CREDENTIALS}@host". */
+ * rather than "user:${PW}@host" or "${CREDENTIALS}@host", or a secret query
+ * parameter (query_has_clear_secret). */
 static bool url_has_clear_password(const char *raw)
 {
     const char *auth = strstr(raw, "://"), *at = NULL, *s;
     size_t alen;
 
+    if (query_has_clear_secret(raw))
+        return true;
     if (!auth)
         return false;
     auth += 3;
@@ -426,6 +449,11 @@ static void record_origin(struct parser *p, const struct key_def *k, const char 
         return;
     o->env_only = ex->var[0] && !ex->literal;
     o->url_pw = k->sec == SEC_CAMERA && strcmp(k->name, "url") == 0 && url_has_clear_password(raw);
+    if (o->url_pw && query_has_clear_secret(raw)) {
+        char what[sizeof(p->clear_what)];
+        config__bprintf(what, sizeof(what), "[%s] url (a password in its query)", p->label);
+        note_clear_secret(p, p->lineno, what, "pwd=${CAM_PASSWORD} in the url");
+    }
     if (ex->var[0] && !(o->var = strdup(ex->var)))
         p->nomem = true;
     if (k->type == KT_SECRET_FILE && !(o->file = strdup(val)))
@@ -776,10 +804,69 @@ static void both_set(struct parser *p, enum section sec, size_t cam, const char 
                a, oa->lineno, a, b);
 }
 
+/* True for a host that is this machine: loopback addresses and localhost
+ * (host as written in the URL, IPv6 in brackets). */
+static bool host_is_loopback(const char *url)
+{
+    const char *h = strstr(url, "://");
+    size_t n;
+
+    if (!h)
+        return false;
+    h += 3;
+    n = strcspn(h, "/?#");
+    if (memchr(h, '@', n))
+        h = (const char *)memchr(h, '@', n) + 1;
+    if (!strncasecmp(h, "localhost", 9) && strchr(":/?#", h[9]))
+        return true;
+    if (!strncmp(h, "[::1]", 5))
+        return true;
+    return !strncmp(h, "127.", 4);
+}
+
+/* A PostgREST table name: an SQL identifier that needs no quoting. */
+static bool table_name_ok(const char *t)
+{
+    if (!t || !*t || strlen(t) > 63 || !(isalpha((unsigned char)*t) || *t == '_'))
+        return false;
+    for (; *t; t++)
+        if (!(isalnum((unsigned char)*t) || *t == '_'))
+            return false;
+    return true;
+}
+
+/* bucket, table and restaurant_id become path segments (the dir backend's
+ * directories, the Storage URL, object names): the same rule everywhere,
+ * checked once here (sync and delivery rely on it). */
+static void validate_names(struct parser *p)
+{
+    const struct config_upload *u = &p->cfg->upload;
+    const char *rid = p->cfg->general.restaurant_id, *why;
+    char q[SHOWN_MAX];
+
+    if (rid && config_validate_name(rid, &why))
+        report(p, line_of(origin_by_name(p->cfg, SEC_GENERAL, 0, "restaurant_id"), 0), "general",
+               "restaurant_id",
+               "\"%s\" %s; expected 1 to %d letters, digits, '.', '_' or '-', not starting with "
+               "'.' (it leads every object path)",
+               config__shown(rid, q, sizeof(q)), why, CONFIG_NAME_MAX);
+    if (u->bucket && config_validate_name(u->bucket, &why))
+        report(p, line_of(origin_by_name(p->cfg, SEC_UPLOAD, 0, "bucket"), 0), "upload", "bucket",
+               "\"%s\" %s; expected 1 to %d letters, digits, '.', '_' or '-', not starting with "
+               "'.'",
+               config__shown(u->bucket, q, sizeof(q)), why, CONFIG_NAME_MAX);
+    if (u->table && !table_name_ok(u->table))
+        report(p, line_of(origin_by_name(p->cfg, SEC_UPLOAD, 0, "table"), 0), "upload", "table",
+               "\"%s\" is not a table name; expected a letter or '_' then letters, digits or "
+               "'_' (at most 63)",
+               config__shown(u->table, q, sizeof(q)));
+}
+
 static void validate_upload(struct parser *p)
 {
     const struct config_upload *u = &p->cfg->upload;
     int line = line_of(origin_by_name(p->cfg, SEC_UPLOAD, 0, "backend"), 0);
+    int url_line = line_of(origin_by_name(p->cfg, SEC_UPLOAD, 0, "url"), 0);
     char q[SHOWN_MAX];
 
     both_set(p, SEC_UPLOAD, 0, "upload", "key", "key_file");
@@ -796,8 +883,21 @@ static void validate_upload(struct parser *p)
                "missing; backend = dir needs the destination "
                "directory such as path = /srv/camsnap-delivered");
     if (u->url && !has_prefix_ci(u->url, "http://") && !has_prefix_ci(u->url, "https://"))
-        report(p, line_of(origin_by_name(p->cfg, SEC_UPLOAD, 0, "url"), 0), "upload", "url",
-               "\"%s\" is not a web address; expected https://...",
+        report(p, url_line, "upload", "url", "\"%s\" is not a web address; expected https://...",
+               shown_url(u->url, q, sizeof(q)));
+    /* The key travels in headers: never in a URL that is stored in every
+     * row and shown by config check, never in clear to another machine. */
+    if (u->url && strstr(u->url, "://") &&
+        memchr(strstr(u->url, "://") + 3, '@', strcspn(strstr(u->url, "://") + 3, "/?#")))
+        report(p, url_line, "upload", "url",
+               "holds a user name or password (user:pass@host); remove it: the API key goes in "
+               "key_file (or key = ${ENV}) and travels in headers");
+    if (u->url && u->backend == UPLOAD_SUPABASE && has_prefix_ci(u->url, "http://") &&
+        !host_is_loopback(u->url) && !u->allow_plain_http)
+        report(p, url_line, "upload", "url",
+               "\"%s\" would send the API key in clear over plain http to another machine; "
+               "use https://, or set allow_plain_http = yes if the network is private and "
+               "trusted",
                shown_url(u->url, q, sizeof(q)));
     check_timeouts(p, SEC_UPLOAD, 0, "upload", u->connect_timeout_ms, u->timeout_ms, 0);
     if (u->backoff_base_ms > 0 && u->backoff_cap_ms < u->backoff_base_ms)
@@ -1063,6 +1163,7 @@ static enum cs_err load_text(const char *text, size_t len, const char *name, con
                "header or a comment");
     apply_override(&p, override);
     validate_upload(&p);
+    validate_names(&p);
     for (size_t i = 0; i < p.cfg->n_cameras; i++)
         validate_camera(&p, i);
     check_mode(&p, st);

@@ -63,6 +63,7 @@ struct config_upload {
     char *path;                 /* dir backend: destination directory */
     enum image_url_form image_url;
     char *ca_file;              /* NULL: system CA store */
+    bool allow_plain_http;      /* send the key over http:// to a non-loopback host */
     int64_t concurrency;
     int64_t connect_timeout_ms;
     int64_t timeout_ms;         /* whole request */

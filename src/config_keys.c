@@ -103,6 +103,10 @@ const struct key_def config__keys[] = {
     { .sec = SEC_UPLOAD, .name = "image_url", .type = KT_ENUM, .def = "public",
       .choices = image_url_names, .off = OFF_U(image_url),
       .help = "What the row references: the public URL or the bucket path." },
+    { .sec = SEC_UPLOAD, .name = "allow_plain_http", .type = KT_BOOL, .def = "no",
+      .off = OFF_U(allow_plain_http),
+      .help = "Allow an http:// url to another machine (the API key then travels in clear); "
+              "no: only https://, or http:// to this machine." },
     { .sec = SEC_UPLOAD, .name = "ca_file", .type = KT_PATH,
       .example = "/etc/ssl/certs/ca-certificates.crt", .off = OFF_U(ca_file),
       .help = "CA bundle for HTTPS; unset: the system store." },

@@ -5,6 +5,7 @@
  * module's messages.
  */
 #include "config_priv.h"
+#include "log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -117,7 +118,11 @@ static const char *format_value(const struct config *cfg, const struct key_def *
             return "";
         config__bprintf(buf, sz, "%dx%d", *(const int *)f, *(const int *)cfield(base, k->off2));
         return buf;
-    default: return *(char *const *)f ? *(char *const *)f : "";
+    default:
+        /* A camera URL may carry a password in its query (pwd=...). */
+        if (!strcmp(k->name, "url") && *(char *const *)f)
+            return redact_url(*(char *const *)f, buf, sz);
+        return *(char *const *)f ? *(char *const *)f : "";
     }
 }
 
@@ -148,7 +153,7 @@ static const char *format_origin(const struct config *cfg, const struct key_def 
 static void print_keys(const struct config *cfg, FILE *out, enum section sec, size_t cam,
                        const void *base)
 {
-    char vbuf[64], obuf[64];
+    char vbuf[1024], obuf[64];
 
     for (size_t i = 0; i < config__n_keys; i++) {
         if (config__keys[i].sec != sec)

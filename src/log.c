@@ -192,7 +192,7 @@ static const char *const secret_params[] = {
     "access_token", "auth", "secret", "signature", "sig", NULL,
 };
 
-static bool is_secret_param(const char *name, size_t len)
+bool log_is_secret_param(const char *name, size_t len)
 {
     for (const char *const *p = secret_params; *p; p++)
         if (strlen(*p) == len && !strncasecmp(*p, name, len))
@@ -251,7 +251,7 @@ static void redact_one(const char *u, size_t n, struct outbuf *o)
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *pend = amp ? amp : end;
         const char *eq = memchr(p, '=', (size_t)(pend - p));
-        if (eq && is_secret_param(p, (size_t)(eq - p))) {
+        if (eq && log_is_secret_param(p, (size_t)(eq - p))) {
             put(o, p, (size_t)(eq - p) + 1);
             put(o, "***", 3);
         } else {

@@ -51,6 +51,10 @@ void log_error(const char *camera, const char *fmt, ...) LOG_PRINTF(2, 3);
  * Always NUL-terminates; returns out. */
 char *redact_url(const char *url, char *out, size_t outsz);
 
+/* True when a URL query parameter of this name carries a secret (pwd,
+ * password, token, key, ...): redact_url() masks its value. */
+bool log_is_secret_param(const char *name, size_t len);
+
 /* Copies text into out with every URL-looking substring redacted (same
  * rules as redact_url). Always NUL-terminates; returns out. */
 char *redact_text(const char *text, char *out, size_t outsz);

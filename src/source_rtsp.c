@@ -51,6 +51,7 @@
 #define PROBE_BYTES "500000"   /* only when the SDP names no codec */
 #define PROBE_USECS "500000"
 #define UDP_MEMORY_MAX 256     /* cameras remembered as refusing TCP */
+#define REDIRECTS_MAX 3        /* RTSP redirects followed in one set-up */
 
 static pthread_once_t libav_log_once = PTHREAD_ONCE_INIT;
 
@@ -82,10 +83,53 @@ static bool is_loss_message(const char *fmt)
            strncmp(fmt, "Missing packets", 15) == 0;
 }
 
+/* "host:port" of an rtsp(s):// URL, for comparing origins. */
+static void origin_of(const char *url, char *out, size_t outsz)
+{
+    char proto[16], auth[128], host[256], path[8];
+    int port = -1;
+
+    av_url_split(proto, sizeof(proto), auth, sizeof(auth), host, sizeof(host), &port, path,
+                 sizeof(path), url);
+    explicit_bzero(auth, sizeof(auth));
+    if (port <= 0)
+        port = strcasecmp(proto, "rtsps") ? RTSP_DEFAULT_PORT : RTSPS_DEFAULT_PORT;
+    snprintf(out, outsz, "%s://%s:%d", proto, host, port);
+}
+
+/* FFmpeg follows RTSP redirects by itself, with the credentials of the
+ * first URL. It logs each one first ("Status %d: Redirecting to %s", then it
+ * connects): a redirect to another origin while the camera has credentials,
+ * or past REDIRECTS_MAX, is refused here by making the interrupt callback
+ * end the set-up before the new connection sends anything. */
+static void check_redirect(struct rtsp_state *st, const char *fmt, va_list vl)
+{
+    char msg[1200], here[300], there[300];
+    const char *to;
+    va_list copy;
+
+    va_copy(copy, vl);
+    vsnprintf(msg, sizeof(msg), fmt, copy);
+    va_end(copy);
+    if (!(to = strstr(msg, "Redirecting to ")))
+        return;
+    to += strlen("Redirecting to ");
+    to += strspn(to, " ");
+    msg[strcspn(msg, "\r\n")] = '\0';
+    redact_url(to, st->redirect_to, sizeof(st->redirect_to));
+    origin_of(st->cam->url, here, sizeof(here));
+    origin_of(to, there, sizeof(there));
+    st->redirects++;
+    if (st->redirects > REDIRECTS_MAX ||
+        (strcasecmp(here, there) && (st->cam->username || st->cam->password)))
+        st->redirect_refused = true;
+}
+
 /* libav messages are for developers: debug level only, redacted. Called on
- * the thread that made the libav call. Two messages are events for us: a
- * loss (above) and the SDP of the DESCRIBE answer (rtspdec.c logs it at
- * verbose level), which tells how far a failed set-up got. */
+ * the thread that made the libav call. Some messages are events for us: a
+ * loss (above); a whole answer line read (trace level) and the SDP of the
+ * DESCRIBE answer (verbose), which tell how far a failed set-up got; a
+ * redirect (check_redirect). */
 static void libav_log_cb(void *avcl, int level, const char *fmt, va_list vl)
 {
     struct rtsp_state *st = state_of(avcl);
@@ -95,6 +139,16 @@ static void libav_log_cb(void *avcl, int level, const char *fmt, va_list vl)
 
     if (st && level == AV_LOG_VERBOSE && strncmp(fmt, "SDP:", 4) == 0)
         st->described = true;
+    if (st && level == AV_LOG_TRACE && strncmp(fmt, "ret=%d c=", 9) == 0)
+        st->answered = true; /* rtsp.c traces each byte of an answer */
+    if (st && level == AV_LOG_TRACE && !st->rtsp_seen && strncmp(fmt, "line='", 6) == 0) {
+        va_list copy;
+        va_copy(copy, vl);
+        st->rtsp_seen = strncmp(va_arg(copy, const char *), "RTSP/", 5) == 0;
+        va_end(copy);
+    }
+    if (st && strncmp(fmt, "Status %d: Redirecting", 22) == 0)
+        check_redirect(st, fmt, vl);
     if (level > av_log_get_level())
         return;
     if (st && level <= AV_LOG_WARNING && is_loss_message(fmt))
@@ -236,7 +290,7 @@ int rtsp_interrupt_cb(void *opaque)
     const struct rtsp_state *st = opaque;
     int64_t now = clock_mono_ms();
 
-    return now >= st->deadline_ms || rtsp_stalled(st, now);
+    return now >= st->deadline_ms || rtsp_stalled(st, now) || st->redirect_refused;
 }
 
 static const char *averr_text(int averr, char *buf, size_t bufsz)
@@ -288,6 +342,25 @@ static enum cs_err open_error(const struct rtsp_state *st, int averr, int64_t el
     const char *hp = st->hostport;
 
     averr_text(averr, why, sizeof(why));
+    if (st->redirect_refused && st->redirects > REDIRECTS_MAX) {
+        snprintf(err, errsz, "camera at %s redirected more than %d times (a loop?), last to %s",
+                 hp, REDIRECTS_MAX, st->redirect_to);
+        return CS_PROTO;
+    }
+    if (st->redirect_refused) {
+        snprintf(err, errsz,
+                 "camera at %s redirects to another address (%s): camsnap does not send the "
+                 "camera's credentials there; if that is really the camera, put it in url",
+                 hp, st->redirect_to);
+        return CS_AUTH;
+    }
+    if ((averr == AVERROR_EXIT || averr == AVERROR(ETIMEDOUT) || rtsp_interrupt_cb((void *)st)) &&
+        st->answered && !st->rtsp_seen) {
+        snprintf(err, errsz, "camera at %s answers, but not in RTSP (another protocol or garbage "
+                             "on this port?) within %s", hp,
+                 rtsp_duration_text(elapsed_ms, took, sizeof(took)));
+        return CS_PROTO;
+    }
     if (averr == AVERROR_EXIT || averr == AVERROR(ETIMEDOUT) || rtsp_interrupt_cb((void *)st)) {
         snprintf(err, errsz, "no complete RTSP answer from %s within %s (connect%s)", hp,
                  rtsp_duration_text(elapsed_ms, took, sizeof(took)),
@@ -435,7 +508,8 @@ static enum cs_err open_session(struct rtsp_state *st, const char *url, char *er
     enum cs_err rc;
     int ret;
 
-    st->described = false;
+    st->described = st->answered = st->rtsp_seen = st->redirect_refused = false;
+    st->redirects = 0;
     if ((rc = set_options(st, &opts)) || !(st->fmt = avformat_alloc_context())) {
         av_dict_free(&opts);
         snprintf(err, errsz, "out of memory opening the RTSP stream");

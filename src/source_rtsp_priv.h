@@ -45,6 +45,11 @@ struct rtsp_state {
     unsigned recovery_limit;      /* give up the recovery point after this many */
     enum transport transport;     /* TCP or UDP, the one in use */
     bool described;               /* the camera answered DESCRIBE (its SDP was read) */
+    bool answered;                /* bytes of an answer came (RTSP or not) */
+    bool rtsp_seen;               /* an answer line starting "RTSP/" came */
+    unsigned redirects;           /* RTSP 3xx followed during this set-up */
+    bool redirect_refused;        /* one to another origin with credentials, or a loop */
+    char redirect_to[256];        /* where it went (credentials removed) */
     bool released;                /* source_release(): only the frame is left */
     int64_t deadline_ms;          /* the interrupt callback's deadline, absolute mono */
     int64_t last_data_ms;         /* mono time of the last packet; 0 outside grab */

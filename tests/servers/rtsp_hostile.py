@@ -12,6 +12,14 @@ Modes:
   garbage-after-describe the same, but answers SETUP with bytes that are not
                         RTSP
   describe-no-sdp       answers DESCRIBE 200 with an empty body
+  redirect-away         answers DESCRIBE with 302 to --to URL (another origin)
+  redirect-loop         answers DESCRIBE with 302 to the URL it was asked for
+  not-rtsp              answers every request as an HTTP server would
+  collect               a server at the far end of a redirect: answers 401
+                        with a Basic challenge and appends every Authorization
+                        header it receives to --record FILE (what a client
+                        would have leaked), one line each; connections and
+                        bytes received are counted there too
 
 Binds 127.0.0.1 only; serves any number of connections, one thread each,
 until SIGTERM.
@@ -51,17 +59,41 @@ def reply(conn, cseq, extra="", body=""):
     conn.sendall((msg + "\r\n" + body).encode())
 
 
-def serve(conn, mode, url_base):
+def record(path, text):
+    if path:
+        with open(path, "a") as f:
+            f.write(text + "\n")
+
+
+def serve(conn, mode, url_base, args):
     buf = b""
+    record(args.record, "connection")
     try:
         while True:
             head, buf = read_request(conn, buf)
             if head is None:
                 return
             lines = head.split("\r\n")
-            method, url = lines[0].split(" ")[:2]
+            method, url = (lines[0].split(" ") + ["", ""])[:2]
             cseq = next((ln.split(":", 1)[1].strip() for ln in lines
                          if ln.lower().startswith("cseq:")), "0")
+            if mode == "collect":
+                record(args.record, "request %s" % method)
+                for ln in lines:
+                    if ln.lower().startswith("authorization:"):
+                        record(args.record, ln)
+                conn.sendall(("RTSP/1.0 401 Unauthorized\r\nCSeq: %s\r\nWWW-Authenticate: "
+                              "Basic realm=\"collector\"\r\n\r\n" % cseq).encode())
+                continue
+            if mode == "not-rtsp":
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n"
+                             b"Content-Length: 0\r\n\r\n")
+                continue
+            if method == "DESCRIBE" and mode in ("redirect-away", "redirect-loop"):
+                to = args.to if mode == "redirect-away" else url
+                conn.sendall(("RTSP/1.0 302 Moved Temporarily\r\nCSeq: %s\r\nLocation: %s\r\n\r\n"
+                              % (cseq, to)).encode())
+                continue
             if method == "OPTIONS":
                 reply(conn, cseq, "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n")
             elif method == "DESCRIBE":
@@ -82,7 +114,10 @@ def main(argv):
     p = argparse.ArgumentParser(description="misbehaving RTSP peer (127.0.0.1 only)")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--mode", required=True,
-                   choices=("close-after-describe", "garbage-after-describe", "describe-no-sdp"))
+                   choices=("close-after-describe", "garbage-after-describe", "describe-no-sdp",
+                            "redirect-away", "redirect-loop", "not-rtsp", "collect"))
+    p.add_argument("--to", help="redirect-away: where to")
+    p.add_argument("--record", help="collect: file to append what came to")
     args = p.parse_args(argv)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -97,8 +132,8 @@ def main(argv):
     print("READY %d" % port, flush=True)
     while True:
         conn, _ = sock.accept()
-        threading.Thread(target=serve, args=(conn, args.mode, "rtsp://127.0.0.1:%d" % port),
-                         daemon=True).start()
+        threading.Thread(target=serve, args=(conn, args.mode, "rtsp://127.0.0.1:%d" % port,
+                                             args), daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -326,6 +326,52 @@ static void every_bounded_key_has_a_maximum(void **state)
     expect_error("[camera a]\nurl = rtsp://h/\nmax_pixels = 100000x100000\n", "out of range");
 }
 
+/* bucket, table and restaurant_id become path segments: what config check
+ * accepts, sync accepts (a restaurant_id starting with '.' passed check and
+ * was refused by sync; bucket = ../../.. wrote outside the dir backend). */
+static void names_are_path_safe(void **state)
+{
+    (void)state;
+    expect_error("[general]\nrestaurant_id = .hidden\n", "restaurant_id: \".hidden\" starts with");
+    expect_error("[general]\nrestaurant_id = a/b\n", "restaurant_id: \"a/b\" contains");
+    expect_error("[upload]\nbucket = ../../..\n", "bucket: \"../../..\"");
+    expect_error("[upload]\nbucket = a b\n", "bucket:");
+    expect_error("[upload]\ntable = snap;drop\n", "table: \"snap;drop\" is not a table name");
+    expect_error("[upload]\ntable = ../x\n", "is not a table name");
+    struct config *cfg = expect_ok("[general]\nrestaurant_id = store-001\n[upload]\nbucket = ASE"
+                                   "\ntable = ASE_Snapshot\n", NULL);
+    config_free(cfg);
+}
+
+/* The key never sits in a URL, nor travels in clear to another machine. */
+static void upload_url_rules(void **state)
+{
+    struct config *cfg;
+
+    (void)state;
+    expect_error("[upload]\nbackend = supabase\nurl = https://user:pw@example.test\n"
+                 "key = ${CAMSNAP_TEST_KEY}\n",
+                 "[upload] url: holds a user name or password");
+    setenv("CAMSNAP_TEST_KEY", "k", 1);
+    expect_error("[upload]\nbackend = supabase\nurl = http://192.0.2.10:8000\n"
+                 "key = ${CAMSNAP_TEST_KEY}\n",
+                 "would send the API key in clear over plain http");
+    cfg = expect_ok("[upload]\nbackend = supabase\nurl = http://192.0.2.10:8000\n"
+                    "key = ${CAMSNAP_TEST_KEY}\nallow_plain_http = yes\n", NULL);
+    config_free(cfg);
+    cfg = expect_ok("[upload]\nbackend = supabase\nurl = http://127.0.0.1:8000\n"
+                    "key = ${CAMSNAP_TEST_KEY}\n", NULL);
+    config_free(cfg);
+    cfg = expect_ok("[upload]\nbackend = supabase\nurl = http://localhost:8000/\n"
+                    "key = ${CAMSNAP_TEST_KEY}\n", NULL);
+    config_free(cfg);
+    cfg = expect_ok("[upload]\nbackend = supabase\nurl = http://[::1]:8000\n"
+                    "key = ${CAMSNAP_TEST_KEY}\n", NULL);
+    config_free(cfg);
+    expect_error("[upload]\nbackend = supabase\nurl = http://localhost.example.test\n"
+                 "key = ${CAMSNAP_TEST_KEY}\n", "plain http");
+}
+
 static void test_max_pixels_forms(void **state)
 {
     struct config *cfg;
@@ -481,10 +527,10 @@ static void test_env_expansion(void **state)
     expect_error("[general]\nrestaurant_id = ${1x}\n", "is not a variable reference");
     setenv("CAMSNAP_TEST_SITE", "store-9", 1);
     setenv("CAMSNAP_TEST_DIR", "/srv/cs", 1);
-    cfg = expect_ok("[general]\nrestaurant_id = ${CAMSNAP_TEST_SITE}-$$5-$x\n"
-                    "state_dir = ${CAMSNAP_TEST_DIR}\n",
+    cfg = expect_ok("[general]\nstate_dir = ${CAMSNAP_TEST_DIR}\n"
+                    "[camera a]\nurl = rtsp://h/\nusername = ${CAMSNAP_TEST_SITE}-$$5-$x\n",
                     NULL);
-    assert_string_equal(cfg->general.restaurant_id, "store-9-$5-$x");
+    assert_string_equal(cfg->cameras[0].username, "store-9-$5-$x");
     assert_string_equal(cfg->general.state_dir, "/srv/cs");
     config_free(cfg);
 }
@@ -708,19 +754,18 @@ static void test_long_lines(void **state)
     assert_non_null(text);
     memset(id, 'x', 300);
     id[300] = '\0';
-    snprintf(text, n + 200, "[general]\nrestaurant_id = %s\n[camera a]\nurl = rtsp://h/%s\n", id,
-             id);
+    snprintf(text, n + 200, "[camera a]\nusername = %s\nurl = rtsp://h/%s\n", id, id);
     cfg = expect_ok(text, NULL);
-    assert_string_equal(cfg->general.restaurant_id, id);
+    assert_string_equal(cfg->cameras[0].username, id);
     assert_int_equal(strlen(cfg->cameras[0].url), 300 + strlen("rtsp://h/"));
     config_free(cfg);
 
     /* a line close to inih's maximum still parses */
-    memcpy(text, "[general]\nrestaurant_id = ", 26);
-    memset(text + 26, 'z', 65500);
-    snprintf(text + 26 + 65500, 100, "\nworkers = 3\n");
+    memcpy(text, "[general]\nstate_dir = /", 23);
+    memset(text + 23, 'z', 65500);
+    snprintf(text + 23 + 65500, 100, "\nworkers = 3\n");
     cfg = expect_ok(text, NULL);
-    assert_int_equal(strlen(cfg->general.restaurant_id), 65500);
+    assert_int_equal(strlen(cfg->general.state_dir), 65501);
     assert_int_equal(cfg->general.workers, 3);
     config_free(cfg);
 
@@ -752,9 +797,9 @@ static void test_syntax_errors(void **state)
     free(errs);
     /* CRLF line endings, comments, a BOM and inline comments only after whitespace */
     cfg = expect_ok("\xEF\xBB\xBF# comment\r\n[general]\r\n; another\r\n"
-                    "restaurant_id = a;b#c ; comment\r\nworkers = 3 # three\r\n",
+                    "state_dir = /a;b#c ; comment\r\nworkers = 3 # three\r\n",
                     NULL);
-    assert_string_equal(cfg->general.restaurant_id, "a;b#c");
+    assert_string_equal(cfg->general.state_dir, "/a;b#c");
     assert_int_equal(cfg->general.workers, 3);
     config_free(cfg);
     expect_error("\r\n[general]\r\nworkers = x\r\n", "test.conf:3: [general] workers");
@@ -867,6 +912,7 @@ int main(void)
         cmocka_unit_test(test_unknown_key),          cmocka_unit_test(test_unknown_section),
         cmocka_unit_test(test_bad_values),           cmocka_unit_test(test_max_pixels_forms),
         cmocka_unit_test(every_bounded_key_has_a_maximum),
+        cmocka_unit_test(names_are_path_safe),       cmocka_unit_test(upload_url_rules),
         cmocka_unit_test(test_collects_all_errors),
         cmocka_unit_test(test_duplicates),           cmocka_unit_test(test_camera_names),
         cmocka_unit_test(test_camera_url),           cmocka_unit_test(test_upload_rules),
