@@ -1066,6 +1066,25 @@ static void check_camera_url(struct parser *p, size_t i, const char *label)
            q);
 }
 
+/* rtsps:// verification: FFmpeg takes the CA file inside a URL query, so it
+ * may not hold the query's separators; turning verification off is said
+ * out loud (config check and the log call it insecure). */
+static void check_camera_tls(struct parser *p, size_t i, const char *label)
+{
+    const struct camera_config *c = &p->cfg->cameras[i];
+    bool rtsps = c->url && has_prefix_ci(c->url, "rtsps://");
+
+    if (c->tls_ca_file && strpbrk(c->tls_ca_file, "&#?="))
+        report(p, line_of(origin_by_name(p->cfg, SEC_CAMERA, i, "tls_ca_file"), c->lineno), label,
+               "tls_ca_file", "holds one of & # ? =; expected a path without them");
+    if (rtsps && !c->tls_verify && p->errs)
+        fprintf(p->errs,
+                "%s:%d: warning: [%s] tls_verify = no: the camera's certificate is not checked; "
+                "anyone on the path can pose as the camera and receive its password (insecure)\n",
+                p->name, line_of(origin_by_name(p->cfg, SEC_CAMERA, i, "tls_verify"), c->lineno),
+                label);
+}
+
 static void validate_camera(struct parser *p, size_t i)
 {
     struct camera_config *c = &p->cfg->cameras[i];
@@ -1082,6 +1101,7 @@ static void validate_camera(struct parser *p, size_t i)
     }
     move_url_credentials(p, i, label);
     check_camera_url(p, i, label);
+    check_camera_tls(p, i, label);
 }
 
 /* Refuses a group- or world-accessible file that holds a secret in clear. */

@@ -84,6 +84,8 @@ struct camera_config {
     int64_t deadline_ms;        /* whole capture */
     int64_t max_body_bytes;     /* HTTP snapshot maximum */
     int64_t max_pixels;         /* largest picture accepted, refused before decoding */
+    bool tls_verify;            /* rtsps://: verify the certificate and name (default yes) */
+    char *tls_ca_file;          /* rtsps://: CA bundle; NULL: the system's */
     bool enabled;
     int lineno;                 /* line of the [camera NAME] header */
 };

@@ -154,6 +154,14 @@ const struct key_def config__keys[] = {
       .min = 16 * 16, .max = 1000000000, .off = OFF_C(max_pixels),
       .help = "Largest picture accepted (width x height); a camera announcing more is refused "
               "before any memory is spent on it. The default fits 4K UHD and DCI 4K." },
+    { .sec = SEC_CAMERA, .name = "tls_verify", .type = KT_BOOL, .def = "yes",
+      .off = OFF_C(tls_verify),
+      .help = "rtsps://: verify the camera's certificate and that it names the camera's host; "
+              "no connects to anyone who answers (insecure: the password goes with it)." },
+    { .sec = SEC_CAMERA, .name = "tls_ca_file", .type = KT_PATH,
+      .example = "/etc/camsnap/cameras-ca.pem", .off = OFF_C(tls_ca_file),
+      .help = "rtsps://: the CA certificate(s) the camera's certificate must chain to (a "
+              "camera's own CA or a self-signed certificate); unset: the system's CAs." },
     { .sec = SEC_CAMERA, .name = "enabled", .type = KT_BOOL, .def = "yes",
       .off = OFF_C(enabled), .help = "Capture this camera; a disabled one stays configured." },
 };

@@ -27,12 +27,14 @@
 #include "source.h"
 
 #define MP_COMPACT_AT (1 << 20) /* drop consumed stream bytes past this much */
+#define POLL_MS 100             /* how often a transfer's silence is checked */
 
 enum body_kind { BODY_UNKNOWN, BODY_SINGLE, BODY_MULTIPART };
 
 struct http_src {
     const struct camera_config *cam;
     CURL *curl;
+    CURLM *multi;               /* drives curl, so that read_timeout is ours to check */
     uint8_t *body;
     size_t len, cap;
     bool too_big;
@@ -52,7 +54,6 @@ struct http_src {
     uint64_t received;          /* bytes of body received in all */
     /* read_timeout */
     int64_t last_progress_ms;   /* mono time bytes last arrived (or the request began) */
-    curl_off_t last_dlnow;
     bool silent;                /* ended by read_timeout */
 };
 
@@ -136,6 +137,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     struct http_src *h = ud;
     size_t n = size * nmemb;
 
+    h->last_progress_ms = clock_mono_ms();
     h->received += n;
     if (h->len + n > (size_t)h->cam->max_body_bytes) {
         h->too_big = true;
@@ -174,7 +176,8 @@ static enum cs_err http_open(const struct camera_config *cam, struct budget *bud
     if (!(h = calloc(1, sizeof(*h))))
         return CS_NOMEM;
     h->cam = cam;
-    if (!(h->curl = curl_easy_init())) {
+    if (!(h->curl = curl_easy_init()) || !(h->multi = curl_multi_init())) {
+        curl_easy_cleanup(h->curl);
         snprintf(err, errsz, "cannot start an HTTP client");
         free(h);
         return CS_NOMEM;
@@ -183,27 +186,51 @@ static enum cs_err http_open(const struct camera_config *cam, struct budget *bud
     return CS_OK;
 }
 
-/* Ends the transfer when nothing arrived for read_timeout (curl's own
- * low-speed check averages over whole seconds and fired 2-3 times late). */
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
+/* Any byte of the answer, headers included, is a sign of life. */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct http_src *h = ud;
-    int64_t now = clock_mono_ms();
 
-    (void)dltotal;
-    (void)ultotal;
-    (void)ulnow;
-    if (dlnow != h->last_dlnow) {
-        h->last_dlnow = dlnow;
-        h->last_progress_ms = now;
-        return 0;
+    (void)ptr;
+    h->last_progress_ms = clock_mono_ms();
+    return size * nmemb;
+}
+
+/* Runs the transfer on a multi handle, waking at least every POLL_MS to
+ * end it when nothing arrived for read_timeout (curl's own low-speed check
+ * and progress callback work in whole seconds: a 5 s read_timeout fired
+ * after 11-14 s). Returns the transfer's result. */
+static CURLcode perform(struct http_src *h)
+{
+    CURLcode cc = CURLE_OK;
+    CURLMsg *msg;
+    int running = 1, left;
+
+    if (curl_multi_add_handle(h->multi, h->curl) != CURLM_OK)
+        return CURLE_OUT_OF_MEMORY;
+    while (running) {
+        int64_t silence;
+        if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
+            cc = CURLE_RECV_ERROR;
+            break;
+        }
+        if (!running)
+            break;
+        silence = clock_mono_ms() - h->last_progress_ms;
+        if (silence >= h->cam->read_timeout_ms) {
+            h->silent = true;
+            cc = CURLE_OPERATION_TIMEDOUT;
+            break;
+        }
+        curl_multi_poll(h->multi, NULL, 0, (int)(h->cam->read_timeout_ms - silence < POLL_MS
+                                                     ? h->cam->read_timeout_ms - silence
+                                                     : POLL_MS), NULL);
     }
-    if (now - h->last_progress_ms >= h->cam->read_timeout_ms) {
-        h->silent = true;
-        return 1; /* CURLE_ABORTED_BY_CALLBACK */
-    }
-    return 0;
+    while ((msg = curl_multi_info_read(h->multi, &left)))
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->curl)
+            cc = msg->data.result;
+    curl_multi_remove_handle(h->multi, h->curl);
+    return cc;
 }
 
 static void setup(struct http_src *h, int64_t deadline)
@@ -223,11 +250,9 @@ static void setup(struct http_src *h, int64_t deadline)
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 1 ? connect_ms : 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
     h->last_progress_ms = clock_mono_ms();
-    h->last_dlnow = 0;
     h->silent = false;
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cam->max_body_bytes);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
@@ -327,7 +352,7 @@ static enum cs_err http_grab(void *state, int64_t deadline, struct frame *f, cha
     h->received = 0;
     image_buf_free(&h->fixed);
     setup(h, deadline);
-    cc = curl_easy_perform(h->curl);
+    cc = perform(h);
     if (h->part_done && cc == CURLE_WRITE_ERROR)
         cc = CURLE_OK; /* we ended the stream ourselves, with a part in hand */
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &h->status);
@@ -414,6 +439,7 @@ static void http_close(void *state)
 
     if (!h)
         return;
+    curl_multi_cleanup(h->multi);
     curl_easy_cleanup(h->curl);
     image_buf_free(&h->fixed);
     free(h->body);

@@ -55,6 +55,10 @@
 
 static pthread_once_t libav_log_once = PTHREAD_ONCE_INIT;
 
+/* The source whose libav call runs on this thread: messages of FFmpeg's
+ * inner contexts (the TLS connection, say) do not point back to it. */
+static _Thread_local struct rtsp_state *tl_current;
+
 /* ---- libav logging -> log.h ------------------------------------------ */
 
 /* Our state when avcl is one of our contexts, else NULL. */
@@ -130,13 +134,31 @@ static void check_redirect(struct rtsp_state *st, const char *fmt, va_list vl)
  * loss (above); a whole answer line read (trace level) and the SDP of the
  * DESCRIBE answer (verbose), which tell how far a failed set-up got; a
  * redirect (check_redirect). */
+/* OpenSSL's reason when the TLS handshake failed (tls_openssl.c logs it
+ * through the connection's own context). */
+static void note_tls_error(struct rtsp_state *st, const char *fmt, va_list vl)
+{
+    char msg[256];
+    va_list copy;
+
+    va_copy(copy, vl);
+    vsnprintf(msg, sizeof(msg), fmt, copy);
+    va_end(copy);
+    if (!strstr(msg, "SSL routines") && !strstr(msg, "certificate"))
+        return;
+    msg[strcspn(msg, "\r\n")] = '\0';
+    snprintf(st->tls_error, sizeof(st->tls_error), "%.150s", msg);
+}
+
 static void libav_log_cb(void *avcl, int level, const char *fmt, va_list vl)
 {
-    struct rtsp_state *st = state_of(avcl);
+    struct rtsp_state *own = state_of(avcl), *st = own ? own : tl_current;
     char line[1024], clean[1024];
     int prefix = 1;
     size_t n;
 
+    if (st && !own && level <= AV_LOG_ERROR && !st->tls_error[0])
+        note_tls_error(st, fmt, vl);
     if (st && level == AV_LOG_VERBOSE && strncmp(fmt, "SDP:", 4) == 0)
         st->described = true;
     if (st && level == AV_LOG_TRACE && strncmp(fmt, "ret=%d c=", 9) == 0)
@@ -342,6 +364,13 @@ static enum cs_err open_error(const struct rtsp_state *st, int averr, int64_t el
     const char *hp = st->hostport;
 
     averr_text(averr, why, sizeof(why));
+    if (st->tls_error[0]) {
+        snprintf(err, errsz,
+                 "camera at %s: the TLS connection was refused (%.100s); if the camera's "
+                 "certificate is its own, give its CA in tls_ca_file",
+                 hp, st->tls_error);
+        return CS_AUTH;
+    }
     if (st->redirect_refused && st->redirects > REDIRECTS_MAX) {
         snprintf(err, errsz, "camera at %s redirected more than %d times (a loop?), last to %s",
                  hp, REDIRECTS_MAX, st->redirect_to);
@@ -464,13 +493,49 @@ static void udp_forget(const char *url)
 
 /* ---- open -------------------------------------------------------------- */
 
-static enum cs_err set_options(const struct rtsp_state *st, AVDictionary **opts)
+/* rtsps:// certificate checks: camsnap's FFmpeg build (scripts/ffmpeg-
+ * patches) has the RTSP options tls_verify and ca_file; an FFmpeg without
+ * them cannot verify, and then only an explicit tls_verify = no connects. */
+static enum cs_err set_tls_options(const struct rtsp_state *st, const AVInputFormat *rtsp,
+                                   AVDictionary **opts, char *err, size_t errsz)
+{
+    const struct camera_config *cam = st->cam;
+    bool can_verify = rtsp && rtsp->priv_class &&
+                      av_opt_find((void *)&rtsp->priv_class, "tls_verify", NULL, 0,
+                                  AV_OPT_SEARCH_FAKE_OBJ);
+    int r = 0;
+
+    if (scheme_len(cam->url) != strlen(RTSPS_SCHEME))
+        return CS_OK;
+    if (!cam->tls_verify) {
+        log_warnx(cam->name, "tls_verify = no: connecting without checking the camera's "
+                             "certificate (insecure)");
+        return CS_OK;
+    }
+    if (!can_verify) {
+        snprintf(err, errsz,
+                 "this camsnap's FFmpeg cannot verify rtsps:// certificates (camsnap's own "
+                 "FFmpeg build can: make FFMPEG=minimal); set tls_verify = no to connect "
+                 "without verifying (insecure)");
+        return CS_UNSUPPORTED;
+    }
+    r |= av_dict_set(opts, "tls_verify", "1", 0);
+    if (cam->tls_ca_file)
+        r |= av_dict_set(opts, "ca_file", cam->tls_ca_file, 0);
+    return r < 0 ? CS_NOMEM : CS_OK;
+}
+
+static enum cs_err set_options(const struct rtsp_state *st, AVDictionary **opts, char *err,
+                               size_t errsz)
 {
     const AVInputFormat *rtsp = av_find_input_format("rtsp");
     const char *timeout_opt = NULL;
     int64_t rt = st->cam->read_timeout_ms > 0 ? st->cam->read_timeout_ms : 0;
     int r = 0;
+    enum cs_err rc;
 
+    if ((rc = set_tls_options(st, rtsp, opts, err, errsz)))
+        return rc;
     /* The socket timeout also runs during set-up, where FFmpeg turns it into
      * AVERROR_INVALIDDATA (a reply with no status): never let it fire before
      * the connect deadline. Stalls while reading are caught by the interrupt
@@ -510,7 +575,13 @@ static enum cs_err open_session(struct rtsp_state *st, const char *url, char *er
 
     st->described = st->answered = st->rtsp_seen = st->redirect_refused = false;
     st->redirects = 0;
-    if ((rc = set_options(st, &opts)) || !(st->fmt = avformat_alloc_context())) {
+    if ((rc = set_options(st, &opts, err, errsz))) {
+        av_dict_free(&opts);
+        if (rc == CS_NOMEM)
+            snprintf(err, errsz, "out of memory opening the RTSP stream");
+        return rc;
+    }
+    if (!(st->fmt = avformat_alloc_context())) {
         av_dict_free(&opts);
         snprintf(err, errsz, "out of memory opening the RTSP stream");
         return CS_NOMEM;
@@ -518,7 +589,10 @@ static enum cs_err open_session(struct rtsp_state *st, const char *url, char *er
     st->fmt->interrupt_callback.callback = rtsp_interrupt_cb;
     st->fmt->interrupt_callback.opaque = st;
     st->fmt->opaque = st;
+    st->tls_error[0] = '\0';
+    tl_current = st;
     ret = avformat_open_input(&st->fmt, url, NULL, &opts); /* frees fmt on error */
+    tl_current = NULL;
     av_dict_free(&opts);
     if (ret < 0)
         return open_error(st, ret, clock_mono_ms() - t0, err, errsz);

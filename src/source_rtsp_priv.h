@@ -50,6 +50,7 @@ struct rtsp_state {
     unsigned redirects;           /* RTSP 3xx followed during this set-up */
     bool redirect_refused;        /* one to another origin with credentials, or a loop */
     char redirect_to[256];        /* where it went (credentials removed) */
+    char tls_error[160];          /* OpenSSL's words when the TLS handshake failed */
     bool released;                /* source_release(): only the frame is left */
     int64_t deadline_ms;          /* the interrupt callback's deadline, absolute mono */
     int64_t last_data_ms;         /* mono time of the last packet; 0 outside grab */

@@ -9,6 +9,10 @@ Paths (W x H any size, e.g. /snap/640x360):
   /digest/WxH          the same behind HTTP Digest auth  (camuser / campass, MD5, qop=auth)
   /nodht/WxH           a Motion-JPEG style frame without Huffman tables (DHT)
   /truncated/WxH       the first half of a JPEG
+  /badscan/WxH         a JPEG whose header is whole and which ends with EOI,
+                       but whose entropy-coded data stops halfway (a camera's
+                       encoder or a proxy cut it): parses, does not decode
+  /stall/WxH           headers and half the body, then silence for an hour
   /notjpeg             an HTML page with status 200
   /big/N               N bytes of a valid-looking JPEG header then padding
   /hang                accepts, reads the request, never answers
@@ -334,6 +338,19 @@ class Handler(BaseHTTPRequestHandler):
         if p.startswith("/truncated/"):
             data = bars_jpeg(w, h)
             return self.send(200, data[:len(data) // 2])
+        if p.startswith("/badscan/"):
+            data = bars_jpeg(w, h)
+            return self.send(200, data[:len(data) // 2] + b"\xff\xd9")
+        if p.startswith("/stall/"):
+            data = bars_jpeg(w, h)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:len(data) // 2])
+            self.wfile.flush()
+            time.sleep(3600)
+            return None
         if p == "/notjpeg":
             return self.send(200, b"<html><body>login</body></html>", "text/html")
         if p.startswith("/big/"):

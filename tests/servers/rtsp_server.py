@@ -3,7 +3,11 @@
 
 Usage:
     rtsp_server.py --port N [--gop-seconds 2] [--fps 10] [--no-warm]
-                   [--drop-every N]
+                   [--drop-every N] [--tls-cert PEM --tls-key PEM]
+
+--tls-cert/--tls-key make it an rtsps:// server (RTSP over TLS, what
+GStreamer calls RTSPS): every connection must speak TLS, with that
+certificate (and its chain, when the PEM holds one).
 
 Binds 127.0.0.1 only (never another address). --port 0 picks a free port.
 Once listening it prints exactly one line "READY <port>" on stdout (flushed),
@@ -145,7 +149,7 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+from gi.repository import Gio, GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 
 
@@ -643,6 +647,10 @@ class PathAuth(GstRtspServer.RTSPAuth):
         if check.startswith("auth.check.media.factory.") and kind in ("auth", "basic"):
             inner = self.digest if kind == "auth" else self.basic
             return GstRtspServer.RTSPAuth.do_check(inner, ctx, check)
+        # A new connection: the default check is what starts TLS (rtsps://)
+        # when this auth object has a certificate, and accepts otherwise.
+        if check == GstRtspServer.RTSP_AUTH_CHECK_CONNECT:
+            return GstRtspServer.RTSPAuth.do_check(self, ctx, check)
         # Everything else: the answers of a server without an auth object.
         return check != GstRtspServer.RTSP_AUTH_CHECK_TRANSPORT_CLIENT_SETTINGS
 
@@ -656,7 +664,11 @@ def parse_args(argv):
                    help="one encoder per client (every client starts with an IDR)")
     p.add_argument("--drop-every", type=int, default=0, metavar="N",
                    help="drop every Nth RTP packet (loss test; 0 = off)")
+    p.add_argument("--tls-cert", help="PEM certificate (chain): serve rtsps://")
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert")
     args = p.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        p.error("--tls-cert and --tls-key go together")
     if not 0 <= args.port <= 65535 or not 1 <= args.fps <= 60 or \
             not 0 < args.gop_seconds <= 60 or args.drop_every < 0:
         p.error("--port 0..65535, --fps 1..60, --gop-seconds (0, 60], --drop-every >= 0")
@@ -680,7 +692,10 @@ def main(argv):
     args.udp_pool.add_range("127.0.0.1", "127.0.0.1", UDP_PORT_MIN, UDP_PORT_MAX, 0)
     mounts = LazyMounts(args)
     server.set_mount_points(mounts)
-    server.set_auth(PathAuth())
+    auth = PathAuth()
+    if args.tls_cert:
+        auth.set_tls_certificate(Gio.TlsCertificate.new_from_files(args.tls_cert, args.tls_key))
+    server.set_auth(auth)
     server.connect("client-connected",
                    lambda _server, client: client.connect("send-message", on_send_message))
     if server.attach(None) == 0:
