@@ -40,13 +40,19 @@ bool schedule_in_window(const struct window *w, int days, int64_t wall)
     return days & (1 << day);
 }
 
-/* Local midnight of the day containing wall, plus `days` days. */
-static int64_t midnight(int64_t wall, int days)
+/* The local time HH:MM (minute of day `min`) on the day containing wall,
+ * plus `days` days, as wall ms: computed by mktime from the calendar, not
+ * by adding hours to midnight, which lands an hour off on the days the
+ * clocks change. A time that does not exist that day (in the spring gap)
+ * comes out as the first one after it. */
+static int64_t local_time_on(int64_t wall, int days, int min)
 {
     struct tm tm;
 
     local(wall, &tm);
-    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_hour = min / 60;
+    tm.tm_min = min % 60;
+    tm.tm_sec = 0;
     tm.tm_mday += days;
     tm.tm_isdst = -1;
     return (int64_t)mktime(&tm) * 1000;
@@ -59,16 +65,15 @@ int64_t schedule_next_round(const struct window *w, int days, int64_t interval_m
 
     if (schedule_in_window(w, days, t))
         return t;
-    /* Try each window opening in the next 8 days, then walk a few rounds
-     * from there (the grid may not hit the opening minute exactly). */
-    for (int d = 0; d <= 8; d++) {
-        int64_t open = midnight(wall, d) + (int64_t)w->start_min * 60000;
-        if (open + 60000 <= wall)
-            continue;
+    /* Otherwise the round is the first aligned slot at or after one of the
+     * next window openings (yesterday's too: a window across midnight may
+     * still be open). A slot past the window's end means that opening has
+     * none (interval longer than the window): try the next day. */
+    for (int d = -1; d <= 8; d++) {
+        int64_t open = local_time_on(wall, d, w->always ? 0 : w->start_min);
         t = schedule_align(open > wall ? open : wall, interval_ms);
-        for (int i = 0; i < 64 && t < open + 86400000; i++, t += interval_ms)
-            if (schedule_in_window(w, days, t))
-                return t;
+        if (t >= wall && schedule_in_window(w, days, t))
+            return t;
     }
     return 0;
 }

@@ -1,0 +1,134 @@
+/* test_schedule.c - when the next round is, across DST changes in several
+ * zones (expected instants computed independently, with Python's zoneinfo),
+ * windows across midnight, weekdays, intervals longer than the window. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "schedule.h"
+#include "units.h"
+
+static void tz(const char *name)
+{
+    setenv("TZ", name, 1);
+    tzset();
+}
+
+static struct window win(const char *text)
+{
+    struct window w;
+
+    assert_int_equal(units_parse_window(text, &w), CS_OK);
+    return w;
+}
+
+static int all_days(void)
+{
+    int d;
+
+    assert_int_equal(units_parse_days("all", &d), CS_OK);
+    return d;
+}
+
+#define MIN 60000LL
+
+/* 2026-03-29: Paris springs forward at 02:00. The old code added 11 hours to
+ * midnight and said 12:00. */
+static void paris_spring(void **state)
+{
+    struct window w = win("11:00-22:00");
+
+    (void)state;
+    tz("Europe/Paris");
+    assert_int_equal(schedule_next_round(&w, all_days(), 5 * MIN, 1774747800000LL),
+                     1774774800000LL);
+    assert_int_equal(schedule_next_round(&w, all_days(), 5 * MIN, 1774735200000LL),
+                     1774774800000LL);
+}
+
+/* 2026-10-25: Paris falls back at 03:00; with a short interval the old code
+ * walked 64 slots from 10:00 and skipped the day. */
+static void paris_autumn(void **state)
+{
+    struct window w = win("11:00-22:00");
+
+    (void)state;
+    tz("Europe/Paris");
+    assert_int_equal(schedule_next_round(&w, all_days(), 1000, 1792881000000LL), 1792922400000LL);
+    assert_int_equal(schedule_next_round(&w, all_days(), 1000, 1792888200000LL), 1792922400000LL);
+    assert_int_equal(schedule_next_round(&w, all_days(), 5 * MIN, 1792888200000LL),
+                     1792922400000LL);
+}
+
+static void new_york(void **state)
+{
+    struct window w = win("11:00-22:00");
+
+    (void)state;
+    tz("America/New_York");
+    assert_int_equal(schedule_next_round(&w, all_days(), 5 * MIN, 1772949600000LL),
+                     1772982000000LL);
+    assert_int_equal(schedule_next_round(&w, all_days(), 1000, 1793511000000LL), 1793548800000LL);
+}
+
+/* Lord Howe Island moves its clocks by 30 minutes. */
+static void lord_howe(void **state)
+{
+    struct window w = win("11:00-22:00"), always = win("always");
+
+    (void)state;
+    tz("Australia/Lord_Howe");
+    assert_int_equal(schedule_next_round(&w, all_days(), 5 * MIN, 1791034800000LL),
+                     1791072000000LL);
+    assert_int_equal(schedule_next_round(&w, all_days(), 1000, 1775308200000LL), 1775349000000LL);
+    /* Hourly rounds stay on the local hour after the half-hour shift. */
+    assert_int_equal(schedule_next_round(&always, all_days(), 60 * MIN, 1791042000000LL),
+                     1791043200000LL);
+}
+
+/* 22:00-06:00 on mon-fri: Saturday 02:01 still belongs to Friday's window;
+ * Saturday 23:00 waits for Monday 22:00. */
+static void across_midnight(void **state)
+{
+    struct window w = win("22:00-06:00");
+    int days;
+
+    (void)state;
+    tz("Europe/Paris");
+    assert_int_equal(units_parse_days("mon-fri", &days), CS_OK);
+    assert_int_equal(schedule_next_round(&w, days, 5 * MIN, 1796432460000LL), 1796432700000LL);
+    assert_int_equal(schedule_next_round(&w, days, 5 * MIN, 1796508000000LL), 1796677200000LL);
+}
+
+/* A window shorter than the interval: the first slot in it, else the next
+ * day's; before the window: its opening; after: tomorrow's. */
+static void windows_and_intervals(void **state)
+{
+    struct window w = win("11:00-22:00");
+
+    (void)state;
+    tz("Europe/Paris");
+    assert_int_equal(schedule_next_round(&w, all_days(), 5 * MIN, 1796716800000LL),
+                     1796724000000LL);
+    assert_int_equal(schedule_next_round(&w, all_days(), 5 * MIN, 1796767200000LL),
+                     1796810400000LL);
+    /* An interval of 7 days aligns to the epoch's grid: never inside an
+     * 11-22 window on most days, but the search ends (0 = never). */
+    int64_t t = schedule_next_round(&w, all_days(), 7 * 24 * 60 * MIN, 1796716800000LL);
+    assert_true(t == 0 || schedule_in_window(&w, all_days(), t));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(paris_spring),    cmocka_unit_test(paris_autumn),
+        cmocka_unit_test(new_york),        cmocka_unit_test(lord_howe),
+        cmocka_unit_test(across_midnight), cmocka_unit_test(windows_and_intervals),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
