@@ -5,12 +5,13 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: camsnap [-c FILE] config check | sample | reference\n"
+    "usage: camsnap [-c FILE] config check | sample | reference | man\n"
     "\n"
     "  check      validate the configuration and print the effective values\n"
     "             (defaults filled in, secrets masked, each with its origin)\n"
     "  sample     print a commented sample configuration with every key\n"
     "  reference  print the key reference as a markdown table\n"
+    "  man        print the camsnap.conf(5) manual page (roff)\n"
     "\n"
     "Exit status: 0 valid, 2 invalid (each error names FILE:LINE and the key).\n";
 
@@ -25,6 +26,10 @@ int cmd_config(const struct cli *cli, int argc, char **argv)
     }
     if (!strcmp(argv[1], "sample")) {
         config_print_sample(stdout);
+        return EXIT_OK_;
+    }
+    if (!strcmp(argv[1], "man")) {
+        config_print_man(stdout);
         return EXIT_OK_;
     }
     if (!strcmp(argv[1], "reference")) {

@@ -131,6 +131,10 @@ void config_print_effective(const struct config *cfg, FILE *out);
 /* Writes the reference table (markdown) generated from the key table. */
 void config_print_reference(FILE *out);
 
+/* Writes the camsnap.conf(5) manual page (roff) generated from the key
+ * table. */
+void config_print_man(FILE *out);
+
 /* Writes a commented sample configuration generated from the key table. */
 void config_print_sample(FILE *out);
 
