@@ -60,9 +60,11 @@ static void print_text(const struct probe_result *res, size_t n)
             printf(" (%lld ms)\n", (long long)r->tcp_ms);
         if (r->answer[0])
             printf("  answer        %s\n", r->answer);
-        if (r->codec[0])
+        if (r->codec[0] && r->width > 0)
             printf("  stream        %s %dx%d%s\n", r->codec, r->width, r->height,
                    r->mismatch ? " (not the expected size)" : "");
+        else if (r->codec[0])
+            printf("  stream        %s (size not known yet)\n", r->codec);
         if (r->info.transport[0])
             printf("  transport     RTP over %s%s\n", r->info.transport,
                    r->info.tcp_refused ? " (the camera refuses TCP)" : "");
@@ -98,10 +100,13 @@ static void print_json(const struct probe_result *res, size_t n)
                                                                 : json_null());
         json_object_set_new(o, "answer", r->answer[0] ? json_string(r->answer) : json_null());
         json_object_set_new(o, "codec", r->codec[0] ? json_string(r->codec) : json_null());
-        json_object_set_new(o, "width", json_integer(r->width));
-        json_object_set_new(o, "height", json_integer(r->height));
+        /* Unknown values are null, never 0. */
+        json_object_set_new(o, "width", r->width > 0 ? json_integer(r->width) : json_null());
+        json_object_set_new(o, "height", r->height > 0 ? json_integer(r->height) : json_null());
         json_object_set_new(o, "resolution_mismatch", json_boolean(r->mismatch));
-        json_object_set_new(o, "keyframe_interval_ms", json_integer(r->keyframe_interval_ms));
+        json_object_set_new(o, "keyframe_interval_ms", r->keyframe_interval_ms > 0
+                                                           ? json_integer(r->keyframe_interval_ms)
+                                                           : json_null());
         json_object_set_new(o, "keyframe_interval_over_timeout",
                             json_boolean(r->keyframe_too_rare ||
                                          r->keyframe_interval_ms > r->cam->deadline_ms));
@@ -114,8 +119,9 @@ static void print_json(const struct probe_result *res, size_t n)
                             json_boolean(r->info.recovery_points && !r->info.idr_seen));
         json_object_set_new(o, "rtp_losses", json_integer(r->info.losses));
         json_object_set_new(o, "notes", r->notes[0] ? json_string(r->notes) : json_null());
-        json_object_set_new(o, "setup_ms", json_integer(r->open_ms));
-        json_object_set_new(o, "still_ms", json_integer(r->still_ms));
+        json_object_set_new(o, "setup_ms", r->port && r->tcp_rc ? json_null()
+                                                                : json_integer(r->open_ms));
+        json_object_set_new(o, "still_ms", r->rc ? json_null() : json_integer(r->still_ms));
         json_object_set_new(o, "error", r->rc ? json_string(r->error) : json_null());
         json_object_set_new(o, "error_kind", r->rc ? json_string(cs_strerror(r->rc)) : json_null());
         json_object_set_new(o, "diagnosis", json_string(r->diagnosis));

@@ -418,6 +418,11 @@ static void http_info(const void *state, struct source_info *info)
 {
     const struct http_src *h = state;
 
+    if (!h->status) {
+        /* No answer at all: nothing is known; say so rather than "HTTP 0". */
+        snprintf(info->detail, sizeof(info->detail), "no HTTP answer");
+        return;
+    }
     snprintf(info->codec, sizeof(info->codec), "jpeg");
     info->width = h->width;
     info->height = h->height;

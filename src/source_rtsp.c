@@ -161,8 +161,14 @@ static void libav_log_cb(void *avcl, int level, const char *fmt, va_list vl)
         note_tls_error(st, fmt, vl);
     if (st && level == AV_LOG_VERBOSE && strncmp(fmt, "SDP:", 4) == 0)
         st->described = true;
-    if (st && level == AV_LOG_TRACE && strncmp(fmt, "ret=%d c=", 9) == 0)
-        st->answered = true; /* rtsp.c traces each byte of an answer */
+    if (st && level == AV_LOG_TRACE && !st->answered && strncmp(fmt, "ret=%d c=", 9) == 0) {
+        /* rtsp.c traces each read of an answer's bytes: ret is 1 for a byte
+         * (it also traces the failed read when nothing came). */
+        va_list copy;
+        va_copy(copy, vl);
+        st->answered = va_arg(copy, int) == 1;
+        va_end(copy);
+    }
     if (st && level == AV_LOG_TRACE && !st->rtsp_seen && strncmp(fmt, "line='", 6) == 0) {
         va_list copy;
         va_copy(copy, vl);
