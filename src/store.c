@@ -30,6 +30,7 @@
 #include "store.h"
 #include "store_priv.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -219,7 +220,10 @@ static const char *const status_names[STILL__COUNT] = {
     [STILL_QUARANTINED] = "quarantined",
 };
 
-static enum cs_err map_sqlite(int rc)
+/* sys_errno: sqlite3_system_errno(), the errno SQLite saw when it failed with
+ * SQLITE_IOERR or SQLITE_CANTOPEN ("disk I/O error" is its text for a full
+ * disk and a refused write alike). */
+static enum cs_err map_sqlite(int rc, int sys_errno)
 {
     switch (rc & 0xff) {
     case SQLITE_OK: return CS_OK;
@@ -227,8 +231,18 @@ static enum cs_err map_sqlite(int rc)
     case SQLITE_BUSY:
     case SQLITE_LOCKED: return CS_BUSY;
     case SQLITE_NOMEM: return CS_NOMEM;
+    case SQLITE_PERM:
+    case SQLITE_READONLY: return CS_PERM;
     case SQLITE_CANTOPEN:
-    case SQLITE_IOERR: return CS_IO;
+    case SQLITE_IOERR:
+        switch (sys_errno) {
+        case ENOSPC:
+        case EDQUOT:
+        case EACCES:
+        case EPERM:
+        case ENOENT: return cs_from_errno(sys_errno);
+        default: return CS_IO;
+        }
     default: return CS_DB;
     }
 }
@@ -243,10 +257,17 @@ static enum cs_err exec_sql(struct store *st, const char *sql, const char *fmt, 
 static enum cs_err vfail(struct store *st, int rc, const char *fmt, va_list ap)
 {
     char what[192];
+    int sys = sqlite3_system_errno(st->db), prim = rc & 0xff;
+    enum cs_err err = map_sqlite(rc, sys);
 
     vsnprintf(what, sizeof what, fmt, ap);
-    snprintf(st->last_error, sizeof st->last_error, "%s: %s", what, sqlite3_errmsg(st->db));
-    return map_sqlite(rc) ? map_sqlite(rc) : CS_DB;
+    /* "disk I/O error" alone does not say a full disk from a refused write. */
+    if (sys && (prim == SQLITE_IOERR || prim == SQLITE_CANTOPEN))
+        snprintf(st->last_error, sizeof st->last_error, "%s: %s (%s)", what, sqlite3_errmsg(st->db),
+                 strerror(sys));
+    else
+        snprintf(st->last_error, sizeof st->last_error, "%s: %s", what, sqlite3_errmsg(st->db));
+    return err ? err : CS_DB;
 }
 
 enum cs_err store__fail(struct store *st, int rc, const char *fmt, ...)

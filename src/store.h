@@ -84,7 +84,8 @@ struct store_stats {
 
 /* Opens (creating if needed) the database at path and migrates it to
  * STORE_SCHEMA_VERSION. Errors: CS_DB (also for a database newer than this
- * camsnap), CS_IO (cannot open the file), CS_BUSY, CS_NOSPACE, CS_NOMEM;
+ * camsnap), CS_IO (cannot open the file), CS_NOTFOUND (no such directory),
+ * CS_PERM (not allowed to open or write it), CS_BUSY, CS_NOSPACE, CS_NOMEM;
  * on error *out is NULL and store_last_error(NULL) says why (log it). */
 enum cs_err store_open(const char *path, struct store **out);
 

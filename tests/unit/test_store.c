@@ -263,9 +263,11 @@ static void test_open_bad_path(void **state)
     char path[700];
 
     snprintf(path, sizeof path, "%s/no/such/dir/x.db", f->dir);
-    assert_int_equal(store_open(path, &st), CS_IO);
+    assert_int_equal(store_open(path, &st), CS_NOTFOUND);
     assert_null(st);
     assert_non_null(strstr(store_last_error(NULL), "opening the database"));
+    assert_non_null(strstr(store_last_error(NULL), path));
+    assert_non_null(strstr(store_last_error(NULL), strerror(ENOENT)));
 }
 
 static const char legacy_schema[] =
