@@ -94,8 +94,10 @@ enum cs_err spool_format_name(const char *camera, int64_t wall_ms, int width, in
     const char *why;
     int n;
 
-    if (config_validate_name(camera, &why))
+    if (config_validate_name(camera, &why) || width < 1 || height < 1)
         return CS_CONFIG;
+    if (width > SPOOL_MAX_DIMENSION || height > SPOOL_MAX_DIMENSION)
+        return CS_TOOBIG;
     clock_format_stamp(wall_ms, date, tod);
     if (seq > 0)
         snprintf(suffix, sizeof(suffix), "_%d", seq);
@@ -139,11 +141,11 @@ static enum cs_err parse_base(const char *base, struct spool_name *out)
     memcpy(out->time, p + 9, 6);
     out->time[6] = '\0';
     p += 16;
-    if (!(p = parse_uint(p, '_', 16384, &out->width)))
+    if (!(p = parse_uint(p, '_', SPOOL_MAX_DIMENSION, &out->width)))
         return CS_CONFIG;
     out->seq = 0;
-    if (!parse_uint(p, '.', 16384, &out->height)) {
-        if (!(p = parse_uint(p, '_', 16384, &out->height)) ||
+    if (!parse_uint(p, '.', SPOOL_MAX_DIMENSION, &out->height)) {
+        if (!(p = parse_uint(p, '_', SPOOL_MAX_DIMENSION, &out->height)) ||
             !parse_uint(p, '.', MAX_SEQ, &out->seq) || out->seq == 0)
             return CS_CONFIG;
     }

@@ -34,6 +34,12 @@
 #define SPOOL_TMP_PREFIX ".tmp-"
 #define SPOOL_REL_MAX 256
 
+/* The largest width or height of a still, everywhere a still's size is
+ * checked or parsed (names, reconciliation, the store): libjpeg-turbo's
+ * JPEG_MAX_DIMENSION, the largest JPEG it encodes or decodes. What a camera
+ * may send is bounded by its max_pixels; any such picture must fit here. */
+#define SPOOL_MAX_DIMENSION 65500
+
 struct spool;
 
 /* Parsed relative still path. */
@@ -63,11 +69,13 @@ void spool_close(struct spool *sp);
 const char *spool_root(const struct spool *sp);
 
 /* Builds the relative path for a still; seq 0 gives no suffix.
- * CS_CONFIG for an invalid camera name, CS_TOOBIG if out is too small. */
+ * CS_CONFIG for an invalid camera name or a size below 1, CS_TOOBIG for a
+ * size above SPOOL_MAX_DIMENSION or when out is too small. */
 enum cs_err spool_format_name(const char *camera, int64_t wall_ms, int width, int height, int seq,
                               const char *ext, char *out, size_t outsz);
 
-/* Parses a relative still path; CS_CONFIG when it is not one. */
+/* Parses a relative still path; CS_CONFIG when it is not one (width and
+ * height 1..SPOOL_MAX_DIMENSION). */
 enum cs_err spool_parse_name(const char *relpath, struct spool_name *out);
 
 /* Writes data atomically as a new still (see above) and fills *out.

@@ -147,10 +147,42 @@ static void repairs_every_crash_state(void **state)
     assert_int_equal(rep.temps_removed + rep.adopted + rep.quarantined + rep.missing, 0);
 }
 
+/* A still as large as a camera may send (here the widest JPEG there is)
+ * left without a row by a crash is adopted like any other. */
+static void adopts_the_largest_still(void **state)
+{
+    struct fx *fx = *state;
+    const int w = SPOOL_MAX_DIMENSION, h = 16;
+    uint8_t *gray = calloc((size_t)w * h, 1);
+    struct frame f = {.kind = FRAME_YUV,
+                      .width = w,
+                      .height = h,
+                      .planes = {gray},
+                      .strides = {w},
+                      .subsamp = SUBSAMP_GRAY,
+                      .full_range = true};
+    struct image_buf jpeg = {0};
+    struct spool_still big;
+    struct recover_report rep;
+    char err[128];
+
+    assert_non_null(gray);
+    assert_int_equal(image_encode(&f, 50, &jpeg, err, sizeof(err)), CS_OK);
+    assert_int_equal(spool_write(fx->sp, "c1", T0, w, h, "jpg", jpeg.data, jpeg.len, &big), CS_OK);
+    assert_string_equal(big.relpath, "camera_c1/20261126_113000_65500_16.jpg");
+    assert_int_equal(recover_run(fx->sp, fx->st, &rep), CS_OK);
+    assert_int_equal(rep.adopted, 1);
+    assert_int_equal(rep.others, 0);
+    status_of(fx, big.relpath, true, STILL_PENDING);
+    image_buf_free(&jpeg);
+    free(gray);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(repairs_every_crash_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(adopts_the_largest_still, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

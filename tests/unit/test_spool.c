@@ -89,6 +89,34 @@ static void parses_names(void **state)
     assert_int_equal(spool_parse_name("x/20261126_113000_640_360.jpg", &sn), CS_CONFIG);
 }
 
+/* One limit for a still's size: whatever a camera may legitimately send
+ * (bounded by its max_pixels, up to the largest JPEG) is named and parsed. */
+static void names_every_legitimate_size(void **state)
+{
+    static const int sizes[][2] = {
+        {16385, 16}, {20000, 600}, {16, 40000}, {SPOOL_MAX_DIMENSION, SPOOL_MAX_DIMENSION}};
+    char out[SPOOL_REL_MAX];
+    struct spool_name sn;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        assert_int_equal(
+            spool_format_name("w", T0, sizes[i][0], sizes[i][1], 2, "jpg", out, sizeof(out)),
+            CS_OK);
+        assert_int_equal(spool_parse_name(out, &sn), CS_OK);
+        assert_int_equal(sn.width, sizes[i][0]);
+        assert_int_equal(sn.height, sizes[i][1]);
+    }
+    assert_int_equal(spool_parse_name("camera_w/20261126_113000_65500_65500.jpg", &sn), CS_OK);
+    assert_int_equal(spool_parse_name("camera_w/20261126_113000_65501_16.jpg", &sn), CS_CONFIG);
+    assert_int_equal(spool_parse_name("camera_w/20261126_113000_16_65501_1.jpg", &sn), CS_CONFIG);
+    /* and no name is made that could not be read back */
+    assert_int_equal(
+        spool_format_name("w", T0, SPOOL_MAX_DIMENSION + 1, 16, 0, "jpg", out, sizeof(out)),
+        CS_TOOBIG);
+    assert_int_equal(spool_format_name("w", T0, 0, 16, 0, "jpg", out, sizeof(out)), CS_CONFIG);
+}
+
 static int count_entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -194,6 +222,7 @@ int main(void)
         cmocka_unit_test(formats_names),
         cmocka_unit_test_setup_teardown(rejects_escaping_names, setup, teardown),
         cmocka_unit_test(parses_names),
+        cmocka_unit_test(names_every_legitimate_size),
         cmocka_unit_test_setup_teardown(writes_atomically_without_overwrite, setup, teardown),
         cmocka_unit_test_setup_teardown(scans_and_removes, setup, teardown),
     };
