@@ -221,6 +221,7 @@ static void round_once(struct cli_state *st, struct capture_memory *mem, int64_t
             cams[n++] = &cfg->cameras[i];
     spool_restore_reserve(st->spool); /* after a full disk, once there is room */
     capture_round(&env, cams, n, res);
+    spool_settle(st->spool); /* every still of the round is recorded (or failed) */
     for (size_t i = 0; i < n; i++)
         ok += res[i].rc == CS_OK;
     store_backlog(st->store, NULL, &files, &bytes);

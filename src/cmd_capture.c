@@ -78,6 +78,7 @@ static int capture_now(struct cli_state *st, const struct camera_config **cams, 
     if (!res)
         return EXIT_RUNTIME;
     capture_round(&env, cams, n, res);
+    spool_settle(st->spool); /* every still of the round is recorded (or failed) */
     cli_print_round(res, n, stdout);
     for (size_t i = 0; i < n; i++)
         failed += res[i].rc != CS_OK;

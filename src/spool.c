@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -16,10 +18,14 @@
 #include "log.h"
 
 #define MAX_SEQ 1000
+#define MAX_HELD 512 /* stills kept locked until spool_settle() */
 
 struct spool {
     char root[PATH_MAX];
     char reserve[PATH_MAX];     /* <state_dir>/.camsnap-reserve */
+    pthread_mutex_t lock;       /* held[] */
+    int held[MAX_HELD];         /* fds (flock'ed) of stills written, not yet settled */
+    size_t n_held;
 };
 
 /* Free bytes for an unprivileged writer on the spool's filesystem. */
@@ -72,6 +78,7 @@ enum cs_err spool_open(const char *state_dir, struct spool **out)
         return cs_from_errno(errno);
     }
     snprintf(sp->reserve, sizeof(sp->reserve), "%s/.camsnap-reserve", state_dir);
+    pthread_mutex_init(&sp->lock, NULL);
     spool_restore_reserve(sp);
     *out = sp;
     return CS_OK;
@@ -79,7 +86,34 @@ enum cs_err spool_open(const char *state_dir, struct spool **out)
 
 void spool_close(struct spool *sp)
 {
+    if (!sp)
+        return;
+    spool_settle(sp);
+    pthread_mutex_destroy(&sp->lock);
     free(sp);
+}
+
+void spool_settle(struct spool *sp)
+{
+    pthread_mutex_lock(&sp->lock);
+    for (size_t i = 0; i < sp->n_held; i++)
+        close(sp->held[i]); /* drops the flock */
+    sp->n_held = 0;
+    pthread_mutex_unlock(&sp->lock);
+}
+
+/* Keeps a new still's lock until spool_settle(); past MAX_HELD (a round of
+ * hundreds of cameras never settled) the oldest goes first. */
+static void hold(struct spool *sp, int fd)
+{
+    pthread_mutex_lock(&sp->lock);
+    if (sp->n_held == MAX_HELD) {
+        close(sp->held[0]);
+        memmove(sp->held, sp->held + 1, (MAX_HELD - 1) * sizeof(sp->held[0]));
+        sp->n_held--;
+    }
+    sp->held[sp->n_held++] = fd;
+    pthread_mutex_unlock(&sp->lock);
 }
 
 const char *spool_root(const struct spool *sp)
@@ -257,29 +291,62 @@ static enum cs_err publish(int dfd, const char *tmpname, const char *camera, int
     return CS_EXISTS;
 }
 
-static enum cs_err write_temp(int dfd, const uint8_t *data, size_t len, char *tmpname,
-                              size_t tmpsz)
+/* Creates a temp file of our own and locks it, so that reconciliation in
+ * another process knows its writer is alive. Between the create and the
+ * flock a reconciler may have taken and removed it: then it is no longer
+ * the file under our name, and we start again with a new name. */
+static int create_locked_temp(int dfd, char *tmpname, size_t tmpsz)
 {
-    enum cs_err rc;
-    int fd = -1;
-
-    for (int tries = 0; tries < 100 && fd < 0; tries++) {
+    for (int tries = 0; tries < 100; tries++) {
+        struct stat mine, named;
+        bool locked;
+        int fd;
         snprintf(tmpname, tmpsz, SPOOL_TMP_PREFIX "%ld-%08x", (long)getpid(),
                  (unsigned)random());
         fd = openat(dfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-        if (fd < 0 && errno != EEXIST)
-            return cs_from_errno(errno);
+        if (fd < 0 && errno == EEXIST)
+            continue;
+        if (fd < 0)
+            return -1;
+        locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+        if (!locked && errno != EWOULDBLOCK) {
+            int e = errno;
+            unlinkat(dfd, tmpname, 0);
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        /* Locked by us, and still the file under that name: ours. Otherwise
+         * a reconciler holds it or has removed it (and removes it anyway). */
+        if (locked && fstat(fd, &mine) == 0 &&
+            fstatat(dfd, tmpname, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+            mine.st_ino == named.st_ino && mine.st_dev == named.st_dev)
+            return fd;
+        close(fd);
     }
+    errno = EEXIST;
+    return -1;
+}
+
+/* Writes data to a new locked temp file; returns its fd (open, locked). */
+static enum cs_err write_temp(int dfd, const uint8_t *data, size_t len, char *tmpname, size_t tmpsz,
+                              int *out_fd)
+{
+    enum cs_err rc;
+    int fd = create_locked_temp(dfd, tmpname, tmpsz);
+
     if (fd < 0)
-        return CS_EXISTS;
+        return cs_from_errno(errno);
     rc = write_all(fd, data, len);
     if (!rc && fsync(fd) != 0)
         rc = cs_from_errno(errno);
-    if (close(fd) != 0 && !rc)
-        rc = cs_from_errno(errno);
-    if (rc)
+    if (rc) {
         unlinkat(dfd, tmpname, 0);
-    return rc;
+        close(fd);
+        return rc;
+    }
+    *out_fd = fd;
+    return CS_OK;
 }
 
 enum cs_err spool_write(struct spool *sp, const char *camera, int64_t wall_ms, int width,
@@ -289,7 +356,7 @@ enum cs_err spool_write(struct spool *sp, const char *camera, int64_t wall_ms, i
     char tmpname[64];
     const char *why;
     enum cs_err rc;
-    int dfd;
+    int dfd, fd = -1;
 
     if (config_validate_name(camera, &why))
         return CS_CONFIG;
@@ -298,7 +365,7 @@ enum cs_err spool_write(struct spool *sp, const char *camera, int64_t wall_ms, i
     if ((rc = open_camera_dir(sp, camera, &dfd)))
         return rc;
     hash_sha256_hex(data, len, out->sha256);
-    if ((rc = write_temp(dfd, data, len, tmpname, sizeof(tmpname))))
+    if ((rc = write_temp(dfd, data, len, tmpname, sizeof(tmpname), &fd)))
         goto out_close;
     rc = publish(dfd, tmpname, camera, wall_ms, width, height, ext, out->relpath,
                  sizeof(out->relpath));
@@ -315,7 +382,49 @@ enum cs_err spool_write(struct spool *sp, const char *camera, int64_t wall_ms, i
     out->size = (int64_t)len;
     rc = spool_path(sp, out->relpath, out->path, sizeof(out->path));
 out_close:
+    if (fd >= 0 && !rc)
+        hold(sp, fd); /* locked until its row is committed: spool_settle() */
+    else if (fd >= 0)
+        close(fd);
     close(dfd);
+    return rc;
+}
+
+enum cs_err spool_claim(const struct spool *sp, const char *relpath, struct spool_claim *c)
+{
+    char path[PATH_MAX];
+    enum cs_err rc = spool_path(sp, relpath, path, sizeof(path));
+
+    c->fd = -1;
+    if (rc)
+        return rc;
+    c->fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (c->fd < 0)
+        return cs_from_errno(errno);
+    if (flock(c->fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK ? CS_BUSY : cs_from_errno(errno);
+        close(c->fd);
+        c->fd = -1;
+    }
+    return rc;
+}
+
+void spool_unclaim(struct spool_claim *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+enum cs_err spool_remove_temp(const struct spool *sp, const char *relpath)
+{
+    struct spool_claim c;
+    enum cs_err rc = spool_claim(sp, relpath, &c);
+
+    if (rc)
+        return rc;
+    rc = spool_remove(sp, relpath);
+    spool_unclaim(&c);
     return rc;
 }
 

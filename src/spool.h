@@ -15,9 +15,17 @@
  * Relative paths ("camera_27/20261126_113000_2592_1944.jpg") name stills
  * everywhere else (database `filename`, remote object path).
  *
+ * Several processes share a spool (the agent, `capture --once`, `sync`), and
+ * any of them may reconcile it at start. A writer holds a flock on its temp
+ * file from its creation, and keeps it on the final file until the caller
+ * has recorded the still and calls spool_settle(): reconciliation takes the
+ * lock first (spool_claim), so it never removes the temp file of a live
+ * writer nor adopts a still its writer is about to record. The kernel drops
+ * the locks of a process that dies, so its leftovers are repaired.
+ *
  * Later seams: encryption at rest and a disk budget live here too.
- * Thread-safety: a struct spool is immutable after open; all calls may run
- * concurrently (distinct stills).
+ * Thread-safety: all calls may run concurrently (distinct stills); the list
+ * of stills held until spool_settle() has its own mutex.
  */
 #ifndef CAMSNAP_SPOOL_H
 #define CAMSNAP_SPOOL_H
@@ -78,12 +86,33 @@ enum cs_err spool_format_name(const char *camera, int64_t wall_ms, int width, in
  * height 1..SPOOL_MAX_DIMENSION). */
 enum cs_err spool_parse_name(const char *relpath, struct spool_name *out);
 
-/* Writes data atomically as a new still (see above) and fills *out.
- * Errors: CS_CONFIG (bad camera name), CS_NOSPACE, CS_IO; on error no file
- * is left under a final name. */
+/* Writes data atomically as a new still (see above) and fills *out. The
+ * still stays locked against other processes' reconciliation until
+ * spool_settle() (or spool_close()). Errors: CS_CONFIG (bad camera name),
+ * CS_NOSPACE, CS_PERM, CS_IO; on error no file is left under a final name. */
 enum cs_err spool_write(struct spool *sp, const char *camera, int64_t wall_ms, int width,
                         int height, const char *ext, const uint8_t *data, size_t len,
                         struct spool_still *out);
+
+/* Releases the locks of every still spool_write() made so far. Call it once
+ * their rows are committed (after a round): from then on a still without a
+ * row is an orphan that reconciliation may adopt. */
+void spool_settle(struct spool *sp);
+
+/* Exclusive claim on a file of the spool, taken by reconciliation before it
+ * removes a temp file or adopts a still: CS_BUSY while its writer is alive
+ * and has not settled it (leave it alone), CS_NOTFOUND when it is gone.
+ * Release with spool_unclaim(). */
+struct spool_claim {
+    int fd;
+};
+enum cs_err spool_claim(const struct spool *sp, const char *relpath, struct spool_claim *c);
+void spool_unclaim(struct spool_claim *c);
+
+/* Removes a temp file left by a dead writer: CS_OK when removed, CS_BUSY
+ * (nothing done) while its writer is alive, CS_NOTFOUND when it is gone (its
+ * writer published it, or another reconciler removed it). */
+enum cs_err spool_remove_temp(const struct spool *sp, const char *relpath);
 
 /* ---- room for the database on a full disk ----------------------------------
  *
