@@ -77,12 +77,12 @@ fail:
     return EXIT_RUNTIME;
 }
 
-/* Takes the state directory's lock; EXIT_LOCKED when exclusive access is
- * needed and another process has it. */
-static int take_lock(struct cli_state *st, enum cli_access access)
+/* Takes the state directory's lock (CLI_EXCLUSIVE); EXIT_LOCKED when
+ * another process keeps it. */
+static int take_lock(struct cli_state *st)
 {
     pid_t holder = 0;
-    enum cs_err rc = lock_acquire(st->cfg->general.state_dir, &st->lock, &holder);
+    enum cs_err rc = lock_acquire(st->cfg->general.state_dir, CLI_LOCK_WAIT_MS, &st->lock, &holder);
 
     if (rc == CS_OK)
         return EXIT_OK_;
@@ -91,44 +91,89 @@ static int take_lock(struct cli_state *st, enum cli_access access)
                    cs_strerror(rc));
         return EXIT_RUNTIME;
     }
-    if (access == CLI_SHARED) {
-        log_info(NULL, "an agent (pid %ld) owns %s: working alongside it, no reconciliation",
-                 (long)holder, st->cfg->general.state_dir);
-        return EXIT_OK_;
-    }
     fprintf(stderr, "camsnap: another camsnap (pid %ld) is running on %s; stop it first "
                     "(systemctl stop camsnap) or use another --state-dir\n",
             (long)holder, st->cfg->general.state_dir);
     return EXIT_LOCKED;
 }
 
+/* stats, status: nothing is created; a directory without state says so. */
+static int open_readonly(const struct cli *cli, struct cli_state *st)
+{
+    const char *dir = st->cfg->general.state_dir;
+    char dbpath[4200];
+    struct stat sb;
+    enum cs_err rc;
+
+    cli_setup_logging(cli, st->cfg, false);
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr,
+                "camsnap: there is no camsnap state in %s (%s): check --state-dir or "
+                "state_dir in %s (nothing was created)\n",
+                dir, errno == ENOENT ? "no such directory" : "not a directory", cli->config_path);
+        return EXIT_RUNTIME;
+    }
+    snprintf(dbpath, sizeof(dbpath), "%s/%s", dir, STORE_FILENAME);
+    rc = store_open_readonly(dbpath, &st->store);
+    if (rc == CS_NOTFOUND) {
+        fprintf(stderr,
+                "camsnap: there is no camsnap state in %s (no %s): check --state-dir or "
+                "state_dir in %s, or run camsnap there first (nothing was created)\n",
+                dir, STORE_FILENAME, cli->config_path);
+        return EXIT_RUNTIME;
+    }
+    if (rc) {
+        log_errorx(NULL, "cannot read tracking database %s: %s", dbpath, store_last_error(NULL));
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK_;
+}
+
+/* capture --once: an agent holding the directory does the reconciling. */
+static bool agent_present(const struct cli_state *st)
+{
+    pid_t holder = lock_holder(st->cfg->general.state_dir);
+
+    if (holder)
+        log_info(NULL, "an agent (pid %ld) owns %s: working alongside it, no reconciliation",
+                 (long)holder, st->cfg->general.state_dir);
+    return holder != 0;
+}
+
 int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_state *st)
 {
     char dbpath[4200];
     enum cs_err rc;
+    bool reconcile;
     int ex;
 
     memset(st, 0, sizeof(*st));
     if ((ex = cli_load_config(cli, &st->cfg)))
         return ex;
+    if (access == CLI_READONLY) {
+        if ((ex = open_readonly(cli, st)))
+            goto out_release;
+        return EXIT_OK_;
+    }
     if ((ex = make_state_dir(st->cfg->general.state_dir)))
-        goto out_free_cfg;
+        goto out_release;
     cli_setup_logging(cli, st->cfg, true);
-    if ((ex = take_lock(st, access)))
-        goto out_free_cfg;
+    if (access == CLI_EXCLUSIVE && (ex = take_lock(st)))
+        goto out_release;
+    reconcile = access == CLI_EXCLUSIVE || !agent_present(st);
     ex = EXIT_RUNTIME;
     if (hash_init()) {
         log_errorx(NULL, "cannot initialise libsodium");
-        goto out_free_cfg;
+        goto out_release;
     }
     snprintf(dbpath, sizeof(dbpath), "%s/%s", st->cfg->general.state_dir, STORE_FILENAME);
     if ((rc = store_open(dbpath, &st->store))) {
         log_errorx(NULL, "cannot open tracking database %s: %s", dbpath, store_last_error(NULL));
-        goto out_free_cfg;
+        goto out_release;
     }
     if ((rc = spool_open(st->cfg->general.state_dir, &st->spool)))
-        goto out_close_store;
-    if (st->lock && (rc = recover_run(st->spool, st->store, &st->recovered))) {
+        goto out_release;
+    if (reconcile && (rc = recover_run(st->spool, st->store, &st->recovered))) {
         log_errorx(NULL, "start-up reconciliation failed: %s (%s)", cs_strerror(rc),
                    store_last_error(st->store));
         goto out_close_spool;
@@ -136,9 +181,8 @@ int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_sta
     return EXIT_OK_;
 out_close_spool:
     spool_close(st->spool);
-out_close_store:
+out_release:
     store_close(st->store);
-out_free_cfg:
     lock_release(st->lock);
     config_free(st->cfg);
     memset(st, 0, sizeof(*st));

@@ -118,7 +118,7 @@ int cmd_capture(const struct cli *cli, int argc, char **argv)
     }
     if (optind != argc || !once)
         goto out_usage;
-    if ((ex = cli_open_state(cli, CLI_SHARED, &st)))
+    if ((ex = cli_open_state(cli, CLI_WRITER, &st)))
         goto out_free;
     cams = calloc(st.cfg->n_cameras + 1, sizeof(*cams));
     if (!cams)

@@ -135,7 +135,7 @@ int cmd_stats(const struct cli *cli, int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage(usage, false);
-    if ((ex = cli_open_state(cli, CLI_SHARED, &st)))
+    if ((ex = cli_open_state(cli, CLI_READONLY, &st)))
         return ex;
     if (store_stats(st.store, &s)) {
         fprintf(stderr, "camsnap: cannot read statistics: %s\n", store_last_error(st.store));

@@ -83,7 +83,7 @@ int cmd_status(const struct cli *cli, int argc, char **argv)
         bool help = argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
         return cli_usage(usage, help);
     }
-    if ((ex = cli_open_state(cli, CLI_SHARED, &st)))
+    if ((ex = cli_open_state(cli, CLI_READONLY, &st)))
         return ex;
     const struct config_general *g = &st.cfg->general;
     s.now = clock_wall_ms();

@@ -432,6 +432,52 @@ static enum cs_err migrate(struct store *st)
     return CS_OK;
 }
 
+/* For a read-only look at an older schema: copies the database into memory
+ * and migrates the copy, so that this version's queries work on it while
+ * the file is left as it is (the next writing command migrates the file). */
+static enum cs_err migrate_copy(struct store *st, const char *path)
+{
+    sqlite3 *mem = NULL;
+    sqlite3_backup *b;
+    int rc = sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+
+    if (rc == SQLITE_OK) {
+        b = sqlite3_backup_init(mem, "main", st->db, "main");
+        rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(mem);
+        if (b && rc == SQLITE_DONE)
+            rc = sqlite3_backup_finish(b);
+        else if (b)
+            sqlite3_backup_finish(b);
+    }
+    sqlite3_close(st->db);
+    st->db = mem; /* its error state says what went wrong */
+    if (rc != SQLITE_OK)
+        return store__fail(st, rc, "copying %s (schema version %d) into memory to read it", path,
+                           st->version_at_open);
+    return migrate(st);
+}
+
+static enum cs_err connect_readonly(struct store *st, const char *path)
+{
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+    int rc = sqlite3_open_v2(path, &st->db, flags, NULL), v = 0;
+    enum cs_err err;
+
+    if (rc != SQLITE_OK)
+        return store__fail(st, rc, "opening the database %s read-only", path);
+    rc = sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    if (rc != SQLITE_OK)
+        return store__fail(st, rc, "setting the busy timeout on %s", path);
+    if ((err = disk_version(st, &v)))
+        return err;
+    st->version_at_open = v;
+    if (v > STORE_SCHEMA_VERSION)
+        return refuse_newer(st, v);
+    if (v < STORE_SCHEMA_VERSION && (err = migrate_copy(st, path)))
+        return err;
+    return exec_sql(st, "PRAGMA query_only = 1", "making %s read-only", path);
+}
+
 static enum cs_err connect_db(struct store *st, const char *path)
 {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -461,7 +507,7 @@ static enum cs_err prepare_all(struct store *st)
     return CS_OK;
 }
 
-enum cs_err store_open(const char *path, struct store **out)
+static enum cs_err open_store(const char *path, bool readonly, struct store **out)
 {
     enum cs_err err;
     struct store *st = calloc(1, sizeof *st);
@@ -472,10 +518,13 @@ enum cs_err store_open(const char *path, struct store **out)
         snprintf(open_error, sizeof open_error, "opening the database %s: out of memory", path);
         return CS_NOMEM;
     }
-    err = connect_db(st, path);
-    if (err)
-        goto out_close;
-    err = migrate(st);
+    if (readonly) {
+        err = connect_readonly(st, path);
+    } else {
+        err = connect_db(st, path);
+        if (!err)
+            err = migrate(st);
+    }
     if (err)
         goto out_close;
     err = prepare_all(st);
@@ -488,6 +537,16 @@ out_close:
     snprintf(open_error, sizeof open_error, "%s", st->last_error);
     store_close(st);
     return err;
+}
+
+enum cs_err store_open(const char *path, struct store **out)
+{
+    return open_store(path, false, out);
+}
+
+enum cs_err store_open_readonly(const char *path, struct store **out)
+{
+    return open_store(path, true, out);
 }
 
 void store_close(struct store *st)

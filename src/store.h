@@ -89,6 +89,13 @@ struct store_stats {
  * on error *out is NULL and store_last_error(NULL) says why (log it). */
 enum cs_err store_open(const char *path, struct store **out);
 
+/* Opens an existing database for reading only (stats, status): creates
+ * nothing, migrates nothing and writes nothing, whoever else uses the file.
+ * A database of an older schema is read through a migrated copy in memory.
+ * Write calls on it fail (CS_DB). Errors as store_open; CS_NOTFOUND when
+ * there is no database at path. */
+enum cs_err store_open_readonly(const char *path, struct store **out);
+
 /* Closes; store_close(NULL) is a no-op. */
 void store_close(struct store *st);
 

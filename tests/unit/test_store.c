@@ -341,6 +341,82 @@ static void test_migrates_legacy_database(void **state)
     store_close(st);
 }
 
+/* Files of the state directory, for "nothing was created". */
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* stats and status: nothing created where there is no database, nothing
+ * written where there is one, whoever else has it open. */
+static void test_readonly_creates_and_writes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = NULL, *rw;
+    struct store_stats s;
+    struct still_info si = still("camera_1/b.jpg", "1", 1795692700000, 20);
+
+    assert_int_equal(store_open_readonly(f->db, &st), CS_NOTFOUND);
+    assert_null(st);
+    assert_int_equal(count_files(f->dir), 0);
+
+    rw = open_ok(f->db);
+    add(rw, "camera_1/a.jpg", "1", 1795692600000, 10);
+    st = NULL;
+    assert_int_equal(store_open_readonly(f->db, &st), CS_OK);
+    assert_int_equal(store_stats(st, &s), CS_OK);
+    assert_int_equal(s.total, 1);
+    store_stats_cleanup(&s);
+    assert_int_not_equal(store_add_still(st, &si, NULL), CS_OK);
+    assert_int_not_equal(store_mark_missing(st, "camera_1/a.jpg"), CS_OK);
+    /* it sees what the writer commits meanwhile */
+    add(rw, "camera_1/c.jpg", "1", 1795692800000, 30);
+    assert_int_equal(store_stats(st, &s), CS_OK);
+    assert_int_equal(s.total, 2);
+    store_stats_cleanup(&s);
+    store_close(st);
+    store_close(rw);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM upload_tracking"), 2);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM upload_tracking "
+                                    "WHERE upload_status = 'pending'"),
+                     2);
+}
+
+/* An old database (here the Python system's) is read as it is: migrated in
+ * a copy in memory, the file left at its version. */
+static void test_readonly_reads_an_older_schema(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = NULL;
+    struct store_stats s;
+    struct stat before, after;
+
+    raw_exec(f->db, legacy_schema);
+    assert_int_equal(stat(f->db, &before), 0);
+    assert_int_equal(store_open_readonly(f->db, &st), CS_OK);
+    assert_int_equal(store_version_at_open(st), 1);
+    assert_int_equal(store_stats(st, &s), CS_OK);
+    assert_int_equal(s.total, 3);
+    assert_int_equal(s.count[STILL_SUCCESS], 1);
+    store_stats_cleanup(&s);
+    store_close(st);
+    assert_int_equal(stat(f->db, &after), 0);
+    assert_int_equal(before.st_size, after.st_size);
+    assert_int_equal(before.st_mtime, after.st_mtime);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 0);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM pragma_table_info('upload_tracking') "
+                                    "WHERE name = 'capture_ms'"),
+                     0);
+}
+
 /* Version 3 (before the bounded size check) gains verify_failures = 0 and
  * keeps its rows and their delivery state. */
 static void test_migrates_v3_database(void **state)
@@ -794,6 +870,8 @@ int main(void)
         DIR_TEST(test_open_bad_path),
         DIR_TEST(test_migrates_legacy_database),
         DIR_TEST(test_migrates_v3_database),
+        DIR_TEST(test_readonly_creates_and_writes_nothing),
+        DIR_TEST(test_readonly_reads_an_older_schema),
         DIR_TEST(test_verify_failures),
         cmocka_unit_test(test_add_then_duplicate),
         DIR_TEST(test_columns_written),
