@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -140,10 +141,50 @@ static bool agent_present(const struct cli_state *st)
     return holder != 0;
 }
 
-int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_state *st)
+/* The disk is full at start-up: the reserve is what lets the database open
+ * and record what happens. True when there was one to free. */
+static bool release_reserve(const struct cli_state *st, const char *doing)
+{
+    if (!spool_release_reserve(st->spool))
+        return false;
+    log_warnx(NULL,
+              "disk full while %s: released the %lld MiB reserve so the tracking database "
+              "can record what happens; free some space under %s",
+              doing, SPOOL_RESERVE_BYTES >> 20, st->cfg->general.state_dir);
+    return true;
+}
+
+/* Opens the database and reconciles (when asked); on a full disk once more
+ * after freeing the reserve. Logs what failed. */
+static enum cs_err open_store_and_reconcile(struct cli_state *st, bool reconcile)
 {
     char dbpath[4200];
     enum cs_err rc;
+
+    snprintf(dbpath, sizeof(dbpath), "%s/%s", st->cfg->general.state_dir, STORE_FILENAME);
+    rc = store_open(dbpath, &st->store);
+    if (rc == CS_NOSPACE && release_reserve(st, "opening the tracking database"))
+        rc = store_open(dbpath, &st->store);
+    if (rc) {
+        log_errorx(NULL, "cannot open tracking database %s: %s%s", dbpath, store_last_error(NULL),
+                   rc == CS_NOSPACE ? " (the disk is full and there is no reserve left to "
+                                      "release: free some space)"
+                                    : "");
+        return rc;
+    }
+    if (!reconcile)
+        return CS_OK;
+    rc = recover_run(st->spool, st->store, &st->recovered);
+    if (rc == CS_NOSPACE && release_reserve(st, "reconciling"))
+        rc = recover_run(st->spool, st->store, &st->recovered);
+    if (rc)
+        log_errorx(NULL, "start-up reconciliation failed: %s (%s)", cs_strerror(rc),
+                   store_last_error(st->store));
+    return rc;
+}
+
+int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_state *st)
+{
     bool reconcile;
     int ex;
 
@@ -166,23 +207,14 @@ int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_sta
         log_errorx(NULL, "cannot initialise libsodium");
         goto out_release;
     }
-    snprintf(dbpath, sizeof(dbpath), "%s/%s", st->cfg->general.state_dir, STORE_FILENAME);
-    if ((rc = store_open(dbpath, &st->store))) {
-        log_errorx(NULL, "cannot open tracking database %s: %s", dbpath, store_last_error(NULL));
+    /* The spool first: it holds the reserve a full disk needs released. */
+    if (spool_open(st->cfg->general.state_dir, &st->spool) ||
+        open_store_and_reconcile(st, reconcile))
         goto out_release;
-    }
-    if ((rc = spool_open(st->cfg->general.state_dir, &st->spool)))
-        goto out_release;
-    if (reconcile && (rc = recover_run(st->spool, st->store, &st->recovered))) {
-        log_errorx(NULL, "start-up reconciliation failed: %s (%s)", cs_strerror(rc),
-                   store_last_error(st->store));
-        goto out_close_spool;
-    }
     return EXIT_OK_;
-out_close_spool:
-    spool_close(st->spool);
 out_release:
     store_close(st->store);
+    spool_close(st->spool);
     lock_release(st->lock);
     config_free(st->cfg);
     memset(st, 0, sizeof(*st));
@@ -197,6 +229,19 @@ void cli_close_state(struct cli_state *st)
     config_free(st->cfg);
     log_close();
     memset(st, 0, sizeof(*st));
+}
+
+int64_t cli_disk_free(const struct config *cfg, bool *full)
+{
+    struct statvfs v;
+    int64_t avail;
+
+    *full = false;
+    if (statvfs(cfg->general.state_dir, &v) != 0)
+        return -1;
+    avail = (int64_t)v.f_bavail * (int64_t)v.f_frsize;
+    *full = avail < SPOOL_RESERVE_BYTES;
+    return avail;
 }
 
 int cli_usage(const char *usage, bool help)

@@ -46,7 +46,7 @@ enum cli_access {
 
 /* How long an exclusive command waits for the lock (another command that
  * only looks at it holds it for a moment). */
-#define CLI_LOCK_WAIT_MS 1000
+#define CLI_LOCK_WAIT_MS 500
 
 /* Everything a command that works on the state directory uses. */
 struct cli_state {
@@ -70,6 +70,11 @@ void cli_setup_logging(const struct cli *cli, const struct config *cfg, bool wit
  * on success *st is ready (close with cli_close_state). */
 int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_state *st);
 void cli_close_state(struct cli_state *st);
+
+/* Free space for camsnap on the state directory's file system; *full when
+ * no still fits any more (the spool keeps the last SPOOL_RESERVE_BYTES for
+ * the database). -1 and false when it cannot be known. */
+int64_t cli_disk_free(const struct config *cfg, bool *full);
 
 /* Prints a command's usage text: to stdout for --help (returns EXIT_OK_), to
  * stderr after a usage error (returns EXIT_USAGE). */

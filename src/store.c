@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define BUSY_TIMEOUT_MS 5000
@@ -457,6 +458,62 @@ static enum cs_err migrate_copy(struct store *st, const char *path)
     return migrate(st);
 }
 
+/* True when path's write-ahead log is absent or empty: the database file
+ * alone holds every committed transaction. */
+static bool wal_empty(const char *path)
+{
+    char wal[4200];
+    struct stat sb;
+
+    if (snprintf(wal, sizeof wal, "%s-wal", path) >= (int)sizeof wal)
+        return false;
+    return stat(wal, &sb) != 0 ? errno == ENOENT : sb.st_size == 0;
+}
+
+/* "file:<path>?immutable=1" with the characters a URI path may not hold
+ * escaped. False when it does not fit. */
+static bool immutable_uri(const char *path, char *out, size_t outsz)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+
+    if (outsz < 32)
+        return false;
+    memcpy(out, "file:", 5);
+    n = 5;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (n + 3 >= outsz - 16)
+            return false;
+        if (*p == '?' || *p == '#' || *p == '%' || *p <= ' ' || *p >= 0x7f) {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        } else {
+            out[n++] = (char)*p;
+        }
+    }
+    snprintf(out + n, outsz - n, "?immutable=1");
+    return true;
+}
+
+/* A full disk leaves no room for the shared-memory index SQLite needs to
+ * read a WAL database nobody else has open. With an empty write-ahead log
+ * the file alone is the database: it is read as an immutable file. */
+static enum cs_err reopen_on_full_disk(struct store *st, const char *path)
+{
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_URI;
+    char uri[4300];
+
+    if (!wal_empty(path) || !immutable_uri(path, uri, sizeof uri))
+        return CS_NOSPACE;
+    sqlite3_close(st->db);
+    st->db = NULL;
+    int rc = sqlite3_open_v2(uri, &st->db, flags, NULL);
+    if (rc != SQLITE_OK)
+        return store__fail(st, rc, "opening the database %s read-only on a full disk", path);
+    return CS_OK;
+}
+
 static enum cs_err connect_readonly(struct store *st, const char *path)
 {
     int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
@@ -468,7 +525,10 @@ static enum cs_err connect_readonly(struct store *st, const char *path)
     rc = sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
     if (rc != SQLITE_OK)
         return store__fail(st, rc, "setting the busy timeout on %s", path);
-    if ((err = disk_version(st, &v)))
+    err = disk_version(st, &v);
+    if (err == CS_NOSPACE && reopen_on_full_disk(st, path) == CS_OK)
+        err = disk_version(st, &v);
+    if (err)
         return err;
     st->version_at_open = v;
     if (v > STORE_SCHEMA_VERSION)
