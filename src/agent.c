@@ -157,8 +157,12 @@ static int deliverer_start(const struct config *cfg, struct deliverer *dl)
         return EXIT_OK_;
     }
     snprintf(path, sizeof(path), "%s/%s", cfg->general.state_dir, STORE_FILENAME);
-    if (store_open(path, &dl->store) || spool_open(cfg->general.state_dir, &dl->spool)) {
+    if (store_open(path, &dl->store)) {
         log_errorx(NULL, "delivery cannot open the state directory: %s", store_last_error(NULL));
+        goto fail;
+    }
+    if (spool_open(cfg->general.state_dir, &dl->spool)) {
+        log_errorx(NULL, "delivery cannot open the state directory: %s", spool_last_error());
         goto fail;
     }
     if (delivery_new(cfg, dl->store, dl->spool, &dl->d, err, sizeof(err))) {

@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,52 @@ fail:
     return EXIT_RUNTIME;
 }
 
+/* logs/ (created 0750 when absent) must be a real directory of ours. */
+static enum cs_err trust_log_dir(int statefd, const char *dir)
+{
+    char logs[4200];
+    enum cs_err rc;
+    int fd;
+
+    snprintf(logs, sizeof(logs), "%s/logs", dir);
+    if (mkdirat(statefd, "logs", 0750) != 0 && errno != EEXIST)
+        return CS_OK; /* log.c says why when it cannot open its file */
+    fd = openat(statefd, "logs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr,
+                "camsnap: refusing to use log directory %s: %s (a link, or not a "
+                "directory)\n",
+                logs, strerror(errno));
+        return CS_PERM;
+    }
+    if ((rc = spool_trust_dir(fd, "log directory", logs, true)))
+        fprintf(stderr, "camsnap: refusing to use %s\n", spool_last_error());
+    close(fd);
+    return rc;
+}
+
+/* Refuses a state directory (and its logs/ when log files are on) that
+ * others could write to, or, for a command that writes (owned), that
+ * belongs to another user: anyone able to write there could plant links
+ * where camsnap's files go. */
+static int trust_state_dir(const struct config *cfg, bool owned)
+{
+    const char *dir = cfg->general.state_dir;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    enum cs_err rc;
+
+    if (fd < 0) {
+        fprintf(stderr, "camsnap: cannot open state directory %s: %s\n", dir, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    if ((rc = spool_trust_dir(fd, "state directory", dir, owned)))
+        fprintf(stderr, "camsnap: refusing to use %s\n", spool_last_error());
+    else if (owned && cfg->general.log_files)
+        rc = trust_log_dir(fd, dir);
+    close(fd);
+    return rc ? EXIT_RUNTIME : EXIT_OK_;
+}
+
 /* Takes the state directory's lock (CLI_EXCLUSIVE); EXIT_LOCKED when
  * another process keeps it. */
 static int take_lock(struct cli_state *st)
@@ -114,6 +161,8 @@ static int open_readonly(const struct cli *cli, struct cli_state *st)
                 dir, errno == ENOENT ? "no such directory" : "not a directory", cli->config_path);
         return EXIT_RUNTIME;
     }
+    if (trust_state_dir(st->cfg, false))
+        return EXIT_RUNTIME;
     snprintf(dbpath, sizeof(dbpath), "%s/%s", dir, STORE_FILENAME);
     rc = store_open_readonly(dbpath, &st->store);
     if (rc == CS_NOTFOUND) {
@@ -178,8 +227,8 @@ static enum cs_err open_store_and_reconcile(struct cli_state *st, bool reconcile
     if (rc == CS_NOSPACE && release_reserve(st, "reconciling"))
         rc = recover_run(st->spool, st->store, &st->recovered);
     if (rc)
-        log_errorx(NULL, "start-up reconciliation failed: %s (%s)", cs_strerror(rc),
-                   store_last_error(st->store));
+        log_errorx(NULL, "start-up reconciliation failed: %s (database: %s; files: %s)",
+                   cs_strerror(rc), store_last_error(st->store), spool_last_error());
     return rc;
 }
 
@@ -196,7 +245,7 @@ int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_sta
             goto out_release;
         return EXIT_OK_;
     }
-    if ((ex = make_state_dir(st->cfg->general.state_dir)))
+    if ((ex = make_state_dir(st->cfg->general.state_dir)) || (ex = trust_state_dir(st->cfg, true)))
         goto out_release;
     cli_setup_logging(cli, st->cfg, true);
     if (access == CLI_EXCLUSIVE && (ex = take_lock(st)))
@@ -208,8 +257,11 @@ int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_sta
         goto out_release;
     }
     /* The spool first: it holds the reserve a full disk needs released. */
-    if (spool_open(st->cfg->general.state_dir, &st->spool) ||
-        open_store_and_reconcile(st, reconcile))
+    if (spool_open(st->cfg->general.state_dir, &st->spool)) {
+        log_errorx(NULL, "cannot use the spool: %s", spool_last_error());
+        goto out_release;
+    }
+    if (open_store_and_reconcile(st, reconcile))
         goto out_release;
     return EXIT_OK_;
 out_release:

@@ -24,7 +24,7 @@ static int open_lock(const char *state_dir, int flags)
         errno = ENAMETOOLONG;
         return -1;
     }
-    return open(path, flags | O_CLOEXEC, 0640);
+    return open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0640);
 }
 
 static pid_t read_pid(int fd)

@@ -69,9 +69,25 @@ struct spool_still {
 };
 
 /* Opens the spool of state_dir, creating backup_queue/ (0750) if needed.
- * state_dir must exist. *out is owned by the caller (spool_close). */
+ * state_dir must exist. Every file is then reached through directory fds,
+ * and a link in place of a directory or file below state_dir is never
+ * followed. The state directory, backup_queue/ and each camera directory
+ * must belong to this user and not be writable by group or others
+ * (spool_trust_dir): CS_PERM otherwise. *out is owned by the caller
+ * (spool_close). Errors are described by spool_last_error(). */
 enum cs_err spool_open(const char *state_dir, struct spool **out);
 void spool_close(struct spool *sp);
+
+/* What the calling thread's last failed spool call was doing, on which
+ * path, and why ("creating camera directory /x/backup_queue/camera_a:
+ * Permission denied"). Borrowed, thread-local; "" before any failure. */
+const char *spool_last_error(void);
+
+/* Checks that the directory open as dfd (what: "state directory", ...;
+ * path for the message) is not writable by group or others and, when
+ * owned, belongs to this user: anyone else could plant links in it.
+ * CS_PERM with the reason and the fix in spool_last_error() otherwise. */
+enum cs_err spool_trust_dir(int dfd, const char *what, const char *path, bool owned);
 
 /* Absolute path of backup_queue/ (borrowed, lives as long as sp). */
 const char *spool_root(const struct spool *sp);

@@ -540,7 +540,8 @@ static enum cs_err connect_readonly(struct store *st, const char *path)
 
 static enum cs_err connect_db(struct store *st, const char *path)
 {
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
     int rc = sqlite3_open_v2(path, &st->db, flags, NULL);
     if (rc != SQLITE_OK)
         return store__fail(st, rc, "opening the database %s", path);

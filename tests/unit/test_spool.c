@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "spool.h"
 #include "testutil.h"
@@ -216,6 +218,56 @@ static void scans_and_removes(void **state)
     spool_close(sp);
 }
 
+/* Nobody else may write where the spool's files go, and nothing below the
+ * state directory is reached through a link. */
+static void trusts_no_one_else(void **state)
+{
+    const char *dir = *state;
+    char path[1100], cam[1024], elsewhere[1024], link[1100];
+    struct spool *sp = NULL;
+    struct spool_still a;
+    uint8_t *data;
+    size_t len;
+    bool exists;
+    int64_t size;
+
+    assert_int_equal(chmod(dir, 0777), 0);
+    assert_int_equal(spool_open(dir, &sp), CS_PERM);
+    assert_null(sp);
+    assert_non_null(strstr(spool_last_error(), "writable by other users"));
+    assert_non_null(strstr(spool_last_error(), "chmod go-w"));
+    assert_int_equal(chmod(dir, 0750), 0);
+
+    assert_int_equal(spool_open(dir, &sp), CS_OK);
+    assert_int_equal(spool_write(sp, "c", T0, 16, 16, "jpg", (const uint8_t *)"abc", 3, &a), CS_OK);
+    snprintf(cam, sizeof(cam), "%s/camera_c", spool_root(sp));
+    assert_int_equal(chmod(cam, 0770), 0);
+    assert_int_equal(spool_write(sp, "c", T0, 16, 16, "jpg", (const uint8_t *)"abc", 3, &a),
+                     CS_PERM);
+    assert_non_null(strstr(spool_last_error(), cam));
+    assert_int_equal(chmod(cam, 0750), 0);
+
+    /* a link in place of a still: neither read nor counted as the still */
+    snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere", dir);
+    assert_int_equal(mkdir(elsewhere, 0750), 0);
+    snprintf(path, sizeof(path), "%s/secret", elsewhere);
+    fclose(fopen(path, "w"));
+    assert_int_equal(spool_path(sp, a.relpath, link, sizeof(link)), CS_OK);
+    assert_int_equal(unlink(link), 0);
+    assert_int_equal(symlink(path, link), 0);
+    assert_int_not_equal(spool_read(sp, a.relpath, 100, &data, &len), CS_OK);
+    assert_int_equal(spool_stat(sp, a.relpath, &exists, &size), CS_OK);
+    assert_false(exists);
+
+    /* a link in place of a camera directory: nothing is written through it */
+    snprintf(link, sizeof(link), "%s/camera_d", spool_root(sp));
+    assert_int_equal(symlink(elsewhere, link), 0);
+    assert_int_not_equal(spool_write(sp, "d", T0, 16, 16, "jpg", (const uint8_t *)"abc", 3, &a),
+                         CS_OK);
+    assert_int_equal(count_entries(elsewhere), 1); /* only "secret" */
+    spool_close(sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +277,7 @@ int main(void)
         cmocka_unit_test(names_every_legitimate_size),
         cmocka_unit_test_setup_teardown(writes_atomically_without_overwrite, setup, teardown),
         cmocka_unit_test_setup_teardown(scans_and_removes, setup, teardown),
+        cmocka_unit_test_setup_teardown(trusts_no_one_else, setup, teardown),
     };
     setenv("TZ", "UTC", 1);
     tzset();
