@@ -195,6 +195,21 @@ static const char *const migrations[] = {
           "CREATE TABLE IF NOT EXISTS capture_failures (id INTEGER PRIMARY KEY, "
           "camera_name TEXT NOT NULL, when_ms INTEGER NOT NULL, reason TEXT NOT NULL, "
           "error TEXT);"
+          /* The old system's rows: `filename` was the bare file name and
+           * camera_name "camera_27"; camsnap's filename is the path under
+           * backup_queue/ (its remote path too) and the camera is "27". The
+           * path comes from the row's own local_path (legacy_relpath), so
+           * the row stays the record of its file, attempts and errors
+           * included, instead of the file being adopted again beside it. */
+          "UPDATE OR IGNORE upload_tracking "
+          "SET filename = camsnap_legacy_relpath(filename, local_path, camera_name) "
+          "WHERE camsnap_legacy_relpath(filename, local_path, camera_name) IS NOT NULL;"
+          "UPDATE upload_tracking SET camera_name = substr(camera_name, 8) "
+          "WHERE camera_name GLOB 'camera_?*' AND filename GLOB 'camera_*/*';"
+          "UPDATE upload_tracking "
+          "SET width = CAST(substr(resolution, 1, instr(resolution, 'x') - 1) AS INTEGER), "
+          "height = CAST(substr(resolution, instr(resolution, 'x') + 1) AS INTEGER) "
+          "WHERE width IS NULL AND resolution GLOB '[1-9]*x[1-9]*';"
           "PRAGMA user_version = 2;",
     /* Delivery (issue 4): when the last attempt ran, how its error was
      * classified, when the still was delivered; due rows by age. */
@@ -416,9 +431,49 @@ out_rollback:
     return err;
 }
 
+/* camsnap_legacy_relpath(filename, local_path, camera_name): the path under
+ * backup_queue/ of an old system's row, whose filename is the bare file
+ * name: the last two components of its own local_path when they are
+ * "camera_<name>/<filename>", else "camera_<name>/<filename>" from its
+ * camera_name ("camera_27" or "27"). NULL for a row that already has a
+ * path (camsnap's) or nothing to go by. */
+static void legacy_relpath(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const char *file = (const char *)sqlite3_value_text(argv[0]);
+    const char *local = (const char *)sqlite3_value_text(argv[1]);
+    const char *cam = (const char *)sqlite3_value_text(argv[2]);
+    size_t lf, ll;
+
+    (void)argc;
+    if (!file || !*file || strchr(file, '/') || !strcmp(file, ".") || !strcmp(file, ".."))
+        return; /* NULL */
+    lf = strlen(file);
+    ll = local ? strlen(local) : 0;
+    if (ll > lf + 1 && local[ll - lf - 1] == '/' && !strcmp(local + ll - lf, file)) {
+        const char *end = local + ll - lf - 1, *dir = end;
+        while (dir > local && dir[-1] != '/')
+            dir--;
+        if (end - dir > 7 && !strncmp(dir, "camera_", 7)) {
+            sqlite3_result_text(ctx, sqlite3_mprintf("%.*s/%s", (int)(end - dir), dir, file), -1,
+                                sqlite3_free);
+            return;
+        }
+    }
+    if (!cam || !*cam)
+        return;
+    if (!strncmp(cam, "camera_", 7) && cam[7])
+        cam += 7;
+    sqlite3_result_text(ctx, sqlite3_mprintf("camera_%s/%s", cam, file), -1, sqlite3_free);
+}
+
 static enum cs_err migrate(struct store *st)
 {
     int v = 0;
+    int rc = sqlite3_create_function_v2(st->db, "camsnap_legacy_relpath", 3,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, legacy_relpath,
+                                        NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return store__fail(st, rc, "preparing the migration of the database");
     enum cs_err err = disk_version(st, &v);
     if (err)
         return err;

@@ -417,6 +417,46 @@ static void test_readonly_reads_an_older_schema(void **state)
                      0);
 }
 
+/* The old system's rows as its Python script wrote them: the bare file name,
+ * "camera_27", the absolute local_path, microseconds in the timestamp. */
+static const char python_rows[] =
+    "INSERT INTO upload_tracking (filename, camera_name, local_path, capture_timestamp, "
+    "upload_status, upload_attempts, last_attempt, error_message, file_size_kb, resolution) "
+    "VALUES ('20261120_113000_2592_1944.jpg', 'camera_27', "
+    "'/var/lib/old/backup_queue/camera_27/20261120_113000_2592_1944.jpg', "
+    "'2026-11-20T11:30:00.123456', 'failed', 3, '2026-11-20T12:00:00.5', 'HTTP 500', 812.25, "
+    "'2592x1944'),"
+    /* a local_path elsewhere: the camera name decides */
+    "('20261120_113500_640_360.jpg', 'camera_lobby', '/mnt/usb/20261120_113500_640_360.jpg', "
+    "'2026-11-20T11:35:00', 'pending', 0, NULL, NULL, 20.5, '640x360');";
+
+static void test_adopts_python_rows(void **state)
+{
+    struct fixture *f = *state;
+    char text[128];
+
+    raw_exec(f->db, legacy_schema);
+    raw_exec(f->db, "DELETE FROM upload_tracking");
+    raw_exec(f->db, python_rows);
+    store_close(open_ok(f->db));
+    raw_text(f->db,
+             "SELECT filename || ' ' || camera_name || ' ' || upload_status || ' ' || "
+             "upload_attempts || ' ' || error_message || ' ' || width || 'x' || height "
+             "FROM upload_tracking WHERE resolution = '2592x1944'",
+             text, sizeof text);
+    assert_string_equal(text, "camera_27/20261120_113000_2592_1944.jpg 27 failed 3 HTTP 500 "
+                              "2592x1944");
+    raw_text(f->db,
+             "SELECT filename || ' ' || camera_name FROM upload_tracking "
+             "WHERE resolution = '640x360'",
+             text, sizeof text);
+    assert_string_equal(text, "camera_lobby/20261120_113500_640_360.jpg lobby");
+    assert_int_equal(raw_int(f->db, "SELECT capture_ms FROM upload_tracking "
+                                    "WHERE camera_name = '27'"),
+                     1795174200000);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM upload_tracking"), 2);
+}
+
 /* Version 3 (before the bounded size check) gains verify_failures = 0 and
  * keeps its rows and their delivery state. */
 static void test_migrates_v3_database(void **state)
@@ -870,6 +910,7 @@ int main(void)
         DIR_TEST(test_open_bad_path),
         DIR_TEST(test_migrates_legacy_database),
         DIR_TEST(test_migrates_v3_database),
+        DIR_TEST(test_adopts_python_rows),
         DIR_TEST(test_readonly_creates_and_writes_nothing),
         DIR_TEST(test_readonly_reads_an_older_schema),
         DIR_TEST(test_verify_failures),
