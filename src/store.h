@@ -90,8 +90,11 @@ struct store_stats {
 enum cs_err store_open(const char *path, struct store **out);
 
 /* Opens an existing database for reading only (stats, status): creates
- * nothing, migrates nothing and writes nothing, whoever else uses the file.
- * A database of an older schema is read through a migrated copy in memory.
+ * nothing, migrates nothing and writes nothing, whoever else uses the file
+ * (SQLite may create the -wal/-shm files of an open database). A database
+ * of an older schema is read through a migrated copy in memory; on a disk
+ * too full for the -shm file of a database nobody has open, the file is
+ * read as immutable when its write-ahead log is empty.
  * Write calls on it fail (CS_DB). Errors as store_open; CS_NOTFOUND when
  * there is no database at path. */
 enum cs_err store_open_readonly(const char *path, struct store **out);
