@@ -152,13 +152,18 @@ static int open_readonly(const struct cli *cli, struct cli_state *st)
     char dbpath[4200];
     struct stat sb;
     enum cs_err rc;
+    bool found = stat(dir, &sb) == 0;
+    int e = errno;
 
     cli_setup_logging(cli, st->cfg, false);
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    if (!found || !S_ISDIR(sb.st_mode)) {
+        const char *why = found         ? "not a directory"
+                          : e == ENOENT ? "no such directory"
+                                        : strerror(e);
         fprintf(stderr,
                 "camsnap: there is no camsnap state in %s (%s): check --state-dir or "
                 "state_dir in %s (nothing was created)\n",
-                dir, errno == ENOENT ? "no such directory" : "not a directory", cli->config_path);
+                dir, why, cli->config_path);
         return EXIT_RUNTIME;
     }
     if (trust_state_dir(st->cfg, false))
