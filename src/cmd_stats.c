@@ -13,12 +13,14 @@ static const char usage[] =
     "\n"
     "Counts of stills per status and camera, the delivery success rate, the\n"
     "local queue (files and bytes waiting for delivery), the oldest pending\n"
-    "still and each camera's failure streak and last error.\n"
+    "still, each camera's failure streak and last error, and the free space.\n"
+    "Only reads: takes no lock, creates and changes nothing.\n"
     "\n"
     "  --json       machine-readable output (one JSON object)\n"
     "  -h, --help   this help\n"
     "\n"
-    "Exit status: 0 ok, 2 configuration error, 3 database unusable.\n";
+    "Exit status: 0 ok, 2 configuration error, 3 no camsnap state in the state\n"
+    "directory, or the database is unusable.\n";
 
 static double success_rate(const int64_t *count)
 {

@@ -17,10 +17,11 @@ static const char usage[] =
     "\n"
     "Says whether an agent is running on the state directory (the lock holder's\n"
     "PID), when the last round was, how many stills wait for delivery, whether\n"
-    "now is inside the capture window, and when the next round is due.\n"
+    "now is inside the capture window, when the next round is due, and whether\n"
+    "the disk is full. Only reads: takes no lock, creates and changes nothing.\n"
     "\n"
     "Exit status: 0 an agent is running, 1 none is, 2 configuration error,\n"
-    "3 database unusable.\n";
+    "3 no camsnap state in the state directory, or the database is unusable.\n";
 
 struct status {
     pid_t agent;
