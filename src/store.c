@@ -202,10 +202,10 @@ static const char *const migrations[] = {
            * the row stays the record of its file, attempts and errors
            * included, instead of the file being adopted again beside it. */
           "UPDATE OR IGNORE upload_tracking "
-          "SET filename = camsnap_legacy_relpath(filename, local_path, camera_name) "
-          "WHERE camsnap_legacy_relpath(filename, local_path, camera_name) IS NOT NULL;"
+          "SET filename = camsnap_legacy_relpath(filename, local_path) "
+          "WHERE camsnap_legacy_relpath(filename, local_path) IS NOT NULL;"
           "UPDATE upload_tracking SET camera_name = substr(camera_name, 8) "
-          "WHERE camera_name GLOB 'camera_?*' AND filename GLOB 'camera_*/*';"
+          "WHERE camera_name GLOB 'camera_?*';"
           "UPDATE upload_tracking "
           "SET width = CAST(substr(resolution, 1, instr(resolution, 'x') - 1) AS INTEGER), "
           "height = CAST(substr(resolution, instr(resolution, 'x') + 1) AS INTEGER) "
@@ -431,17 +431,16 @@ out_rollback:
     return err;
 }
 
-/* camsnap_legacy_relpath(filename, local_path, camera_name): the path under
- * backup_queue/ of an old system's row, whose filename is the bare file
- * name: the last two components of its own local_path when they are
- * "camera_<name>/<filename>", else "camera_<name>/<filename>" from its
- * camera_name ("camera_27" or "27"). NULL for a row that already has a
- * path (camsnap's) or nothing to go by. */
+/* camsnap_legacy_relpath(filename, local_path): the path under backup_queue/
+ * of an old system's row, whose filename is the bare file name: the last two
+ * components of its own local_path when they are "camera_<name>/<filename>"
+ * (wherever the old system's directory was). NULL for a row that already
+ * has a path (camsnap's) or whose file was kept elsewhere (reconciliation
+ * then finds it by its local_path). */
 static void legacy_relpath(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     const char *file = (const char *)sqlite3_value_text(argv[0]);
     const char *local = (const char *)sqlite3_value_text(argv[1]);
-    const char *cam = (const char *)sqlite3_value_text(argv[2]);
     size_t lf, ll;
 
     (void)argc;
@@ -453,23 +452,16 @@ static void legacy_relpath(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         const char *end = local + ll - lf - 1, *dir = end;
         while (dir > local && dir[-1] != '/')
             dir--;
-        if (end - dir > 7 && !strncmp(dir, "camera_", 7)) {
+        if (end - dir > 7 && !strncmp(dir, "camera_", 7))
             sqlite3_result_text(ctx, sqlite3_mprintf("%.*s/%s", (int)(end - dir), dir, file), -1,
                                 sqlite3_free);
-            return;
-        }
     }
-    if (!cam || !*cam)
-        return;
-    if (!strncmp(cam, "camera_", 7) && cam[7])
-        cam += 7;
-    sqlite3_result_text(ctx, sqlite3_mprintf("camera_%s/%s", cam, file), -1, sqlite3_free);
 }
 
 static enum cs_err migrate(struct store *st)
 {
     int v = 0;
-    int rc = sqlite3_create_function_v2(st->db, "camsnap_legacy_relpath", 3,
+    int rc = sqlite3_create_function_v2(st->db, "camsnap_legacy_relpath", 2,
                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, legacy_relpath,
                                         NULL, NULL, NULL);
     if (rc != SQLITE_OK)

@@ -426,7 +426,7 @@ static const char python_rows[] =
     "'/var/lib/old/backup_queue/camera_27/20261120_113000_2592_1944.jpg', "
     "'2026-11-20T11:30:00.123456', 'failed', 3, '2026-11-20T12:00:00.5', 'HTTP 500', 812.25, "
     "'2592x1944'),"
-    /* a local_path elsewhere: the camera name decides */
+    /* a file kept elsewhere: found by its local_path, as before */
     "('20261120_113500_640_360.jpg', 'camera_lobby', '/mnt/usb/20261120_113500_640_360.jpg', "
     "'2026-11-20T11:35:00', 'pending', 0, NULL, NULL, 20.5, '640x360');";
 
@@ -450,7 +450,7 @@ static void test_adopts_python_rows(void **state)
              "SELECT filename || ' ' || camera_name FROM upload_tracking "
              "WHERE resolution = '640x360'",
              text, sizeof text);
-    assert_string_equal(text, "camera_lobby/20261120_113500_640_360.jpg lobby");
+    assert_string_equal(text, "20261120_113500_640_360.jpg lobby");
     assert_int_equal(raw_int(f->db, "SELECT capture_ms FROM upload_tracking "
                                     "WHERE camera_name = '27'"),
                      1795174200000);
