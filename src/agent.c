@@ -157,8 +157,12 @@ static int deliverer_start(const struct config *cfg, struct deliverer *dl)
         return EXIT_OK_;
     }
     snprintf(path, sizeof(path), "%s/%s", cfg->general.state_dir, STORE_FILENAME);
-    if (store_open(path, &dl->store) || spool_open(cfg->general.state_dir, &dl->spool)) {
+    if (store_open(path, &dl->store)) {
         log_errorx(NULL, "delivery cannot open the state directory: %s", store_last_error(NULL));
+        goto fail;
+    }
+    if (spool_open(cfg->general.state_dir, &dl->spool)) {
+        log_errorx(NULL, "delivery cannot open the state directory: %s", spool_last_error());
         goto fail;
     }
     if (delivery_new(cfg, dl->store, dl->spool, &dl->d, err, sizeof(err))) {
@@ -221,6 +225,7 @@ static void round_once(struct cli_state *st, struct capture_memory *mem, int64_t
             cams[n++] = &cfg->cameras[i];
     spool_restore_reserve(st->spool); /* after a full disk, once there is room */
     capture_round(&env, cams, n, res);
+    spool_settle(st->spool); /* every still of the round is recorded (or failed) */
     for (size_t i = 0; i < n; i++)
         ok += res[i].rc == CS_OK;
     store_backlog(st->store, NULL, &files, &bytes);

@@ -1,10 +1,12 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,12 +79,58 @@ fail:
     return EXIT_RUNTIME;
 }
 
-/* Takes the state directory's lock; EXIT_LOCKED when exclusive access is
- * needed and another process has it. */
-static int take_lock(struct cli_state *st, enum cli_access access)
+/* logs/ (created 0750 when absent) must be a real directory of ours. */
+static enum cs_err trust_log_dir(int statefd, const char *dir)
+{
+    char logs[4200];
+    enum cs_err rc;
+    int fd;
+
+    snprintf(logs, sizeof(logs), "%s/logs", dir);
+    if (mkdirat(statefd, "logs", 0750) != 0 && errno != EEXIST)
+        return CS_OK; /* log.c says why when it cannot open its file */
+    fd = openat(statefd, "logs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr,
+                "camsnap: refusing to use log directory %s: %s (a link, or not a "
+                "directory)\n",
+                logs, strerror(errno));
+        return CS_PERM;
+    }
+    if ((rc = spool_trust_dir(fd, "log directory", logs, true)))
+        fprintf(stderr, "camsnap: refusing to use %s\n", spool_last_error());
+    close(fd);
+    return rc;
+}
+
+/* Refuses a state directory (and its logs/ when log files are on) that
+ * others could write to, or, for a command that writes (owned), that
+ * belongs to another user: anyone able to write there could plant links
+ * where camsnap's files go. */
+static int trust_state_dir(const struct config *cfg, bool owned)
+{
+    const char *dir = cfg->general.state_dir;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    enum cs_err rc;
+
+    if (fd < 0) {
+        fprintf(stderr, "camsnap: cannot open state directory %s: %s\n", dir, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    if ((rc = spool_trust_dir(fd, "state directory", dir, owned)))
+        fprintf(stderr, "camsnap: refusing to use %s\n", spool_last_error());
+    else if (owned && cfg->general.log_files)
+        rc = trust_log_dir(fd, dir);
+    close(fd);
+    return rc ? EXIT_RUNTIME : EXIT_OK_;
+}
+
+/* Takes the state directory's lock (CLI_EXCLUSIVE); EXIT_LOCKED when
+ * another process keeps it. */
+static int take_lock(struct cli_state *st)
 {
     pid_t holder = 0;
-    enum cs_err rc = lock_acquire(st->cfg->general.state_dir, &st->lock, &holder);
+    enum cs_err rc = lock_acquire(st->cfg->general.state_dir, CLI_LOCK_WAIT_MS, &st->lock, &holder);
 
     if (rc == CS_OK)
         return EXIT_OK_;
@@ -91,54 +139,139 @@ static int take_lock(struct cli_state *st, enum cli_access access)
                    cs_strerror(rc));
         return EXIT_RUNTIME;
     }
-    if (access == CLI_SHARED) {
-        log_info(NULL, "an agent (pid %ld) owns %s: working alongside it, no reconciliation",
-                 (long)holder, st->cfg->general.state_dir);
-        return EXIT_OK_;
-    }
     fprintf(stderr, "camsnap: another camsnap (pid %ld) is running on %s; stop it first "
                     "(systemctl stop camsnap) or use another --state-dir\n",
             (long)holder, st->cfg->general.state_dir);
     return EXIT_LOCKED;
 }
 
-int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_state *st)
+/* stats, status: nothing is created; a directory without state says so. */
+static int open_readonly(const struct cli *cli, struct cli_state *st)
+{
+    const char *dir = st->cfg->general.state_dir;
+    char dbpath[4200];
+    struct stat sb;
+    enum cs_err rc;
+    bool found = stat(dir, &sb) == 0;
+    int e = errno;
+
+    cli_setup_logging(cli, st->cfg, false);
+    if (!found || !S_ISDIR(sb.st_mode)) {
+        const char *why = found         ? "not a directory"
+                          : e == ENOENT ? "no such directory"
+                                        : strerror(e);
+        fprintf(stderr,
+                "camsnap: there is no camsnap state in %s (%s): check --state-dir or "
+                "state_dir in %s (nothing was created)\n",
+                dir, why, cli->config_path);
+        return EXIT_RUNTIME;
+    }
+    if (trust_state_dir(st->cfg, false))
+        return EXIT_RUNTIME;
+    snprintf(dbpath, sizeof(dbpath), "%s/%s", dir, STORE_FILENAME);
+    rc = store_open_readonly(dbpath, &st->store);
+    if (rc == CS_NOTFOUND) {
+        fprintf(stderr,
+                "camsnap: there is no camsnap state in %s (no %s): check --state-dir or "
+                "state_dir in %s, or run camsnap there first (nothing was created)\n",
+                dir, STORE_FILENAME, cli->config_path);
+        return EXIT_RUNTIME;
+    }
+    if (rc) {
+        log_errorx(NULL, "cannot read tracking database %s: %s", dbpath, store_last_error(NULL));
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK_;
+}
+
+/* capture --once: an agent holding the directory does the reconciling. */
+static bool agent_present(const struct cli_state *st)
+{
+    pid_t holder = lock_holder(st->cfg->general.state_dir);
+
+    if (holder)
+        log_info(NULL, "an agent (pid %ld) owns %s: working alongside it, no reconciliation",
+                 (long)holder, st->cfg->general.state_dir);
+    return holder != 0;
+}
+
+/* The disk is full at start-up: the reserve is what lets the database open
+ * and record what happens. True when there was one to free. */
+static bool release_reserve(const struct cli_state *st, const char *doing)
+{
+    if (!spool_release_reserve(st->spool))
+        return false;
+    log_warnx(NULL,
+              "disk full while %s: released the %lld MiB reserve so the tracking database "
+              "can record what happens; free some space under %s",
+              doing, SPOOL_RESERVE_BYTES >> 20, st->cfg->general.state_dir);
+    return true;
+}
+
+/* Opens the database and reconciles (when asked); on a full disk once more
+ * after freeing the reserve. Logs what failed. */
+static enum cs_err open_store_and_reconcile(struct cli_state *st, bool reconcile)
 {
     char dbpath[4200];
     enum cs_err rc;
+
+    snprintf(dbpath, sizeof(dbpath), "%s/%s", st->cfg->general.state_dir, STORE_FILENAME);
+    rc = store_open(dbpath, &st->store);
+    if (rc == CS_NOSPACE && release_reserve(st, "opening the tracking database"))
+        rc = store_open(dbpath, &st->store);
+    if (rc) {
+        log_errorx(NULL, "cannot open tracking database %s: %s%s", dbpath, store_last_error(NULL),
+                   rc == CS_NOSPACE ? " (the disk is full and there is no reserve left to "
+                                      "release: free some space)"
+                                    : "");
+        return rc;
+    }
+    if (!reconcile)
+        return CS_OK;
+    rc = recover_run(st->spool, st->store, &st->recovered);
+    if (rc == CS_NOSPACE && release_reserve(st, "reconciling"))
+        rc = recover_run(st->spool, st->store, &st->recovered);
+    if (rc)
+        log_errorx(NULL, "start-up reconciliation failed: %s (database: %s; files: %s)",
+                   cs_strerror(rc), store_last_error(st->store), spool_last_error());
+    return rc;
+}
+
+int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_state *st)
+{
+    bool reconcile;
     int ex;
 
     memset(st, 0, sizeof(*st));
     if ((ex = cli_load_config(cli, &st->cfg)))
         return ex;
-    if ((ex = make_state_dir(st->cfg->general.state_dir)))
-        goto out_free_cfg;
+    if (access == CLI_READONLY) {
+        if ((ex = open_readonly(cli, st)))
+            goto out_release;
+        return EXIT_OK_;
+    }
+    if ((ex = make_state_dir(st->cfg->general.state_dir)) || (ex = trust_state_dir(st->cfg, true)))
+        goto out_release;
     cli_setup_logging(cli, st->cfg, true);
-    if ((ex = take_lock(st, access)))
-        goto out_free_cfg;
+    if (access == CLI_EXCLUSIVE && (ex = take_lock(st)))
+        goto out_release;
+    reconcile = access == CLI_EXCLUSIVE || !agent_present(st);
     ex = EXIT_RUNTIME;
     if (hash_init()) {
         log_errorx(NULL, "cannot initialise libsodium");
-        goto out_free_cfg;
+        goto out_release;
     }
-    snprintf(dbpath, sizeof(dbpath), "%s/%s", st->cfg->general.state_dir, STORE_FILENAME);
-    if ((rc = store_open(dbpath, &st->store))) {
-        log_errorx(NULL, "cannot open tracking database %s: %s", dbpath, store_last_error(NULL));
-        goto out_free_cfg;
+    /* The spool first: it holds the reserve a full disk needs released. */
+    if (spool_open(st->cfg->general.state_dir, &st->spool)) {
+        log_errorx(NULL, "cannot use the spool: %s", spool_last_error());
+        goto out_release;
     }
-    if ((rc = spool_open(st->cfg->general.state_dir, &st->spool)))
-        goto out_close_store;
-    if (st->lock && (rc = recover_run(st->spool, st->store, &st->recovered))) {
-        log_errorx(NULL, "start-up reconciliation failed: %s (%s)", cs_strerror(rc),
-                   store_last_error(st->store));
-        goto out_close_spool;
-    }
+    if (open_store_and_reconcile(st, reconcile))
+        goto out_release;
     return EXIT_OK_;
-out_close_spool:
-    spool_close(st->spool);
-out_close_store:
+out_release:
     store_close(st->store);
-out_free_cfg:
+    spool_close(st->spool);
     lock_release(st->lock);
     config_free(st->cfg);
     memset(st, 0, sizeof(*st));
@@ -153,6 +286,19 @@ void cli_close_state(struct cli_state *st)
     config_free(st->cfg);
     log_close();
     memset(st, 0, sizeof(*st));
+}
+
+int64_t cli_disk_free(const struct config *cfg, bool *full)
+{
+    struct statvfs v;
+    int64_t avail;
+
+    *full = false;
+    if (statvfs(cfg->general.state_dir, &v) != 0)
+        return -1;
+    avail = (int64_t)v.f_bavail * (int64_t)v.f_frsize;
+    *full = avail < SPOOL_RESERVE_BYTES;
+    return avail;
 }
 
 int cli_usage(const char *usage, bool help)

@@ -35,17 +35,25 @@ struct cli {
 
 /* How a command shares the state directory with a running agent. */
 enum cli_access {
-    CLI_EXCLUSIVE,  /* run, sync, cleanup: refused (EXIT_LOCKED) while another holds it */
-    CLI_SHARED,     /* capture, stats: work alongside an agent, but reconcile only
-                     * when nobody else holds the directory */
+    CLI_EXCLUSIVE, /* run, sync, cleanup: one at a time (the lock, waited for
+                    * CLI_LOCK_WAIT_MS); refused (EXIT_LOCKED) while another holds it */
+    CLI_WRITER,    /* capture --once: takes no lock, so it never keeps an agent
+                    * out; reconciles only when no agent holds the directory */
+    CLI_READONLY,  /* stats, status: no lock, no reconciliation, nothing created
+                    * or written (database opened read-only, no spool, no log
+                    * files); a directory without state is an error */
 };
+
+/* How long an exclusive command waits for the lock (another command that
+ * only looks at it holds it for a moment). */
+#define CLI_LOCK_WAIT_MS 500
 
 /* Everything a command that works on the state directory uses. */
 struct cli_state {
     struct config *cfg;
     struct store *store;
-    struct spool *spool;
-    struct state_lock *lock;        /* NULL when another process holds it */
+    struct spool *spool;     /* NULL for CLI_READONLY */
+    struct state_lock *lock; /* CLI_EXCLUSIVE only */
     struct recover_report recovered;
 };
 
@@ -56,12 +64,17 @@ int cli_load_config(const struct cli *cli, struct config **cfg);
 /* Sets the timezone and logging from cfg (log files only when with_files). */
 void cli_setup_logging(const struct cli *cli, const struct config *cfg, bool with_files);
 
-/* Loads the config, creates the state directory, takes the lock (see enum
- * cli_access), opens the database and the spool and reconciles them.
- * Returns an exit code; on success *st is ready (close with
- * cli_close_state). */
+/* Loads the config, then as enum cli_access says: creates the state
+ * directory, takes the lock, opens the database and the spool and
+ * reconciles them; or opens the database read-only. Returns an exit code;
+ * on success *st is ready (close with cli_close_state). */
 int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_state *st);
 void cli_close_state(struct cli_state *st);
+
+/* Free space for camsnap on the state directory's file system; *full when
+ * no still fits any more (the spool keeps the last SPOOL_RESERVE_BYTES for
+ * the database). -1 and false when it cannot be known. */
+int64_t cli_disk_free(const struct config *cfg, bool *full);
 
 /* Prints a command's usage text: to stdout for --help (returns EXIT_OK_), to
  * stderr after a usage error (returns EXIT_USAGE). */

@@ -78,6 +78,7 @@ static int capture_now(struct cli_state *st, const struct camera_config **cams, 
     if (!res)
         return EXIT_RUNTIME;
     capture_round(&env, cams, n, res);
+    spool_settle(st->spool); /* every still of the round is recorded (or failed) */
     cli_print_round(res, n, stdout);
     for (size_t i = 0; i < n; i++)
         failed += res[i].rc != CS_OK;
@@ -117,7 +118,7 @@ int cmd_capture(const struct cli *cli, int argc, char **argv)
     }
     if (optind != argc || !once)
         goto out_usage;
-    if ((ex = cli_open_state(cli, CLI_SHARED, &st)))
+    if ((ex = cli_open_state(cli, CLI_WRITER, &st)))
         goto out_free;
     cams = calloc(st.cfg->n_cameras + 1, sizeof(*cams));
     if (!cams)

@@ -13,12 +13,14 @@ static const char usage[] =
     "\n"
     "Counts of stills per status and camera, the delivery success rate, the\n"
     "local queue (files and bytes waiting for delivery), the oldest pending\n"
-    "still and each camera's failure streak and last error.\n"
+    "still, each camera's failure streak and last error, and the free space.\n"
+    "Only reads: takes no lock, creates and changes nothing.\n"
     "\n"
     "  --json       machine-readable output (one JSON object)\n"
     "  -h, --help   this help\n"
     "\n"
-    "Exit status: 0 ok, 2 configuration error, 3 database unusable.\n";
+    "Exit status: 0 ok, 2 configuration error, 3 no camsnap state in the state\n"
+    "directory, or the database is unusable.\n";
 
 static double success_rate(const int64_t *count)
 {
@@ -48,6 +50,8 @@ static json_t *time_json(int64_t ms)
 static void print_json(const struct cli_state *st, const struct store_stats *s)
 {
     json_t *root = json_object(), *cams = json_array();
+    int64_t disk;
+    bool full;
 
     json_object_set_new(root, "state_dir", json_string(st->cfg->general.state_dir));
     json_object_set_new(root, "total", json_integer(s->total));
@@ -57,6 +61,9 @@ static void print_json(const struct cli_state *st, const struct store_stats *s)
     json_object_set_new(root, "queue_bytes", json_integer(s->queue_bytes));
     json_object_set_new(root, "oldest_pending", time_json(s->oldest_pending_ms));
     json_object_set_new(root, "capture_failures", json_integer(s->capture_failures));
+    disk = cli_disk_free(st->cfg, &full);
+    json_object_set_new(root, "disk_free_bytes", disk >= 0 ? json_integer(disk) : json_null());
+    json_object_set_new(root, "disk_full", json_boolean(full));
     for (size_t i = 0; i < s->n_cameras; i++) {
         const struct store_camera_stats *c = &s->cameras[i];
         json_t *o = json_object();
@@ -80,6 +87,20 @@ static void print_json(const struct cli_state *st, const struct store_stats *s)
     json_decref(root);
 }
 
+static void print_disk(const struct cli_state *st)
+{
+    char size[32];
+    bool full;
+    int64_t disk = cli_disk_free(st->cfg, &full);
+
+    if (disk < 0)
+        return;
+    printf("disk: %s free%s\n", units_format_size(disk, size, sizeof(size)),
+           full ? " - DISK FULL: no still can be saved; free some space under the state "
+                  "directory"
+                : "");
+}
+
 static void print_text(const struct cli_state *st, const struct store_stats *s)
 {
     char size[32], dur[32], iso[40];
@@ -98,7 +119,9 @@ static void print_text(const struct cli_state *st, const struct store_stats *s)
                clock_format_iso(s->oldest_pending_ms, 0, iso, sizeof(iso)),
                units_format_duration((now - s->oldest_pending_ms) / 1000 * 1000, dur,
                                      sizeof(dur)));
-    printf("capture failures recorded: %lld\n\n", (long long)s->capture_failures);
+    printf("capture failures recorded: %lld\n", (long long)s->capture_failures);
+    print_disk(st);
+    printf("\n");
     printf("%-16s %8s %8s %7s %8s %6s %10s %6s  %s\n", "CAMERA", "PENDING", "SUCCESS", "FAILED",
            "MISSING", "QUAR.", "QUEUE", "FAILS", "LAST ERROR");
     for (size_t i = 0; i < s->n_cameras; i++) {
@@ -135,7 +158,7 @@ int cmd_stats(const struct cli *cli, int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage(usage, false);
-    if ((ex = cli_open_state(cli, CLI_SHARED, &st)))
+    if ((ex = cli_open_state(cli, CLI_READONLY, &st)))
         return ex;
     if (store_stats(st.store, &s)) {
         fprintf(stderr, "camsnap: cannot read statistics: %s\n", store_last_error(st.store));

@@ -21,6 +21,7 @@ static const char *const messages[CS_ERR__COUNT] = {
     [CS_EXISTS] = "already exists",
     [CS_BUSY] = "busy (held by another process)",
     [CS_CANCELLED] = "cancelled",
+    [CS_PERM] = "permission denied",
 };
 
 const char *cs_strerror(enum cs_err rc)
@@ -39,7 +40,7 @@ enum cs_err cs_from_errno(int e)
     case EDQUOT: return CS_NOSPACE;
     case ETIMEDOUT: return CS_TIMEOUT;
     case EACCES:
-    case EPERM: return CS_AUTH;
+    case EPERM: return CS_PERM;
     case ENOENT: return CS_NOTFOUND;
     case ECONNREFUSED:
     case EHOSTUNREACH:

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
+
+#define LOCK_POLL_MS 20
 
 struct state_lock {
     int fd;
@@ -21,7 +24,7 @@ static int open_lock(const char *state_dir, int flags)
         errno = ENAMETOOLONG;
         return -1;
     }
-    return open(path, flags | O_CLOEXEC, 0640);
+    return open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0640);
 }
 
 static pid_t read_pid(int fd)
@@ -38,7 +41,23 @@ static pid_t read_pid(int fd)
     return v > 0 && v < INT_MAX ? (pid_t)v : 0;
 }
 
-enum cs_err lock_acquire(const char *state_dir, struct state_lock **out, pid_t *holder)
+/* flock(LOCK_EX) for up to wait_ms, polling (a blocking flock cannot be
+ * given a deadline without a signal). Real time, not the agent's clock (a
+ * test clock runs fast): it waits for other processes. */
+static int lock_within(int fd, int64_t wait_ms)
+{
+    const struct timespec pause = {.tv_nsec = LOCK_POLL_MS * 1000000L};
+
+    for (int64_t waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited += LOCK_POLL_MS) {
+        if (errno != EWOULDBLOCK || waited >= wait_ms)
+            return -1;
+        nanosleep(&pause, NULL);
+    }
+    return 0;
+}
+
+enum cs_err lock_acquire(const char *state_dir, int64_t wait_ms, struct state_lock **out,
+                         pid_t *holder)
 {
     struct state_lock *l;
     char pid[32];
@@ -47,7 +66,7 @@ enum cs_err lock_acquire(const char *state_dir, struct state_lock **out, pid_t *
     *holder = 0;
     if (fd < 0)
         return cs_from_errno(errno);
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (lock_within(fd, wait_ms) != 0) {
         enum cs_err rc = errno == EWOULDBLOCK ? CS_BUSY : cs_from_errno(errno);
         *holder = read_pid(fd);
         close(fd);

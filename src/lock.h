@@ -7,6 +7,7 @@
 #ifndef CAMSNAP_LOCK_H
 #define CAMSNAP_LOCK_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -15,11 +16,15 @@
 
 struct state_lock;
 
-/* Takes the lock without waiting. CS_BUSY when another process holds it;
- * *holder then gets its PID (0 when unknown). */
-enum cs_err lock_acquire(const char *state_dir, struct state_lock **out, pid_t *holder);
+/* Takes the lock, trying again for up to wait_ms (0: once) while another
+ * process holds it: a command that only looks (lock_holder) holds it for a
+ * moment. CS_BUSY when another process still holds it; *holder then gets
+ * its PID (0 when unknown). */
+enum cs_err lock_acquire(const char *state_dir, int64_t wait_ms, struct state_lock **out,
+                         pid_t *holder);
 
-/* Who holds the lock now (0: nobody). Does not take it. */
+/* Who holds the lock now (0: nobody). Does not take it (it holds a shared
+ * lock for a moment to find out) and creates nothing. */
 pid_t lock_holder(const char *state_dir);
 
 /* Releases and frees; lock_release(NULL) is a no-op. */

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -102,10 +103,14 @@ static void rotate_file(int64_t now_ms)
     mkdir(log_dir, 0750);
     if (snprintf(path, sizeof(path), "%s/capture_%s.log", log_dir, date) >= (int)sizeof(path))
         return;
-    log_file = fopen(path, "ae");
+    /* Never through a link planted in place of today's file. */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+    log_file = fd >= 0 ? fdopen(fd, "a") : NULL;
     if (!log_file) {
         fprintf(stderr, "camsnap: cannot open log file %s: %s (logging to stderr only)\n", path,
                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
         log_dir[0] = '\0';
         return;
     }

@@ -75,9 +75,28 @@ static enum cs_err adopt(struct walk *w, const char *relpath)
     return rc;
 }
 
+/* A temp file: its writer died mid-write, or is writing it now. */
+static enum cs_err remove_temp(struct walk *w, const char *relpath)
+{
+    enum cs_err rc = spool_remove_temp(w->sp, relpath);
+
+    if (rc == CS_BUSY) {
+        w->rep->in_flight++;
+        return CS_OK;
+    }
+    if (rc == CS_NOTFOUND)
+        return CS_OK;
+    if (rc == CS_OK) {
+        w->rep->temps_removed++;
+        log_info(NULL, "removed unfinished temp file %s left by an interrupted capture", relpath);
+    }
+    return rc;
+}
+
 static enum cs_err on_file(void *ctx, enum spool_entry kind, const char *relpath)
 {
     struct walk *w = ctx;
+    struct spool_claim claim;
     enum still_status status;
     int64_t size;
     bool found;
@@ -88,16 +107,30 @@ static enum cs_err on_file(void *ctx, enum spool_entry kind, const char *relpath
         w->rep->others++;
         return CS_OK;
     }
-    if (kind == SPOOL_ENTRY_TEMP) {
-        w->rep->temps_removed++;
-        log_info(NULL, "removing unfinished temp file %s left by an interrupted capture",
-                 relpath);
-        return spool_remove(w->sp, relpath);
-    }
+    if (kind == SPOOL_ENTRY_TEMP)
+        return remove_temp(w, relpath);
     if ((rc = store_lookup(w->st, relpath, &found, &size, &status)))
         return rc;
     /* A row marked missing whose file came back is adopted again. */
-    return found && status != STILL_MISSING ? CS_OK : adopt(w, relpath);
+    if (found && status != STILL_MISSING)
+        return CS_OK;
+    /* No row yet: an orphan, or a still another process has just written and
+     * is about to record. Its writer holds it locked until then. */
+    rc = spool_claim(w->sp, relpath, &claim);
+    if (rc == CS_BUSY) {
+        w->rep->in_flight++;
+        return CS_OK;
+    }
+    if (rc == CS_NOTFOUND)
+        return CS_OK; /* removed meanwhile (cleanup) */
+    if (rc)
+        return rc;
+    /* The writer may have recorded it and settled since the first look. */
+    rc = store_lookup(w->st, relpath, &found, &size, &status);
+    if (!rc && (!found || status == STILL_MISSING))
+        rc = adopt(w, relpath);
+    spool_unclaim(&claim);
+    return rc;
 }
 
 static enum cs_err remember(struct walk *w, const char *filename, enum still_status action)

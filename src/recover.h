@@ -8,8 +8,11 @@
  *   row pending/failed, file gone   -> marked missing
  *   row pending/failed, size differs-> quarantined (the file is not what was recorded)
  *
- * Runs before any capture or delivery of a process that owns the state
- * directory. Not thread-safe with other users of the same store.
+ * Other processes may write stills meanwhile (a lock-less `capture --once`)
+ * or reconcile too: a temp file or an unrecorded still whose writer is alive
+ * is locked by it (spool_claim() says CS_BUSY) and left alone, counted in
+ * in_flight; a still is adopted only under its claim, after a second look
+ * for its row. Not thread-safe with other users of the same struct store.
  */
 #ifndef CAMSNAP_RECOVER_H
 #define CAMSNAP_RECOVER_H
@@ -27,6 +30,7 @@ struct recover_report {
     int64_t quarantined;
     int64_t missing;
     int64_t others;             /* files that are not stills, left alone */
+    int64_t in_flight;          /* temp files and stills of live writers, left alone */
     int64_t elapsed_ms;
 };
 

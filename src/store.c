@@ -30,11 +30,13 @@
 #include "store.h"
 #include "store_priv.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define BUSY_TIMEOUT_MS 5000
@@ -193,6 +195,21 @@ static const char *const migrations[] = {
           "CREATE TABLE IF NOT EXISTS capture_failures (id INTEGER PRIMARY KEY, "
           "camera_name TEXT NOT NULL, when_ms INTEGER NOT NULL, reason TEXT NOT NULL, "
           "error TEXT);"
+          /* The old system's rows: `filename` was the bare file name and
+           * camera_name "camera_27"; camsnap's filename is the path under
+           * backup_queue/ (its remote path too) and the camera is "27". The
+           * path comes from the row's own local_path (legacy_relpath), so
+           * the row stays the record of its file, attempts and errors
+           * included, instead of the file being adopted again beside it. */
+          "UPDATE OR IGNORE upload_tracking "
+          "SET filename = camsnap_legacy_relpath(filename, local_path) "
+          "WHERE camsnap_legacy_relpath(filename, local_path) IS NOT NULL;"
+          "UPDATE upload_tracking SET camera_name = substr(camera_name, 8) "
+          "WHERE camera_name GLOB 'camera_?*';"
+          "UPDATE upload_tracking "
+          "SET width = CAST(substr(resolution, 1, instr(resolution, 'x') - 1) AS INTEGER), "
+          "height = CAST(substr(resolution, instr(resolution, 'x') + 1) AS INTEGER) "
+          "WHERE width IS NULL AND resolution GLOB '[1-9]*x[1-9]*';"
           "PRAGMA user_version = 2;",
     /* Delivery (issue 4): when the last attempt ran, how its error was
      * classified, when the still was delivered; due rows by age. */
@@ -219,7 +236,10 @@ static const char *const status_names[STILL__COUNT] = {
     [STILL_QUARANTINED] = "quarantined",
 };
 
-static enum cs_err map_sqlite(int rc)
+/* sys_errno: sqlite3_system_errno(), the errno SQLite saw when it failed with
+ * SQLITE_IOERR or SQLITE_CANTOPEN ("disk I/O error" is its text for a full
+ * disk and a refused write alike). */
+static enum cs_err map_sqlite(int rc, int sys_errno)
 {
     switch (rc & 0xff) {
     case SQLITE_OK: return CS_OK;
@@ -227,8 +247,18 @@ static enum cs_err map_sqlite(int rc)
     case SQLITE_BUSY:
     case SQLITE_LOCKED: return CS_BUSY;
     case SQLITE_NOMEM: return CS_NOMEM;
+    case SQLITE_PERM:
+    case SQLITE_READONLY: return CS_PERM;
     case SQLITE_CANTOPEN:
-    case SQLITE_IOERR: return CS_IO;
+    case SQLITE_IOERR:
+        switch (sys_errno) {
+        case ENOSPC:
+        case EDQUOT:
+        case EACCES:
+        case EPERM:
+        case ENOENT: return cs_from_errno(sys_errno);
+        default: return CS_IO;
+        }
     default: return CS_DB;
     }
 }
@@ -243,10 +273,17 @@ static enum cs_err exec_sql(struct store *st, const char *sql, const char *fmt, 
 static enum cs_err vfail(struct store *st, int rc, const char *fmt, va_list ap)
 {
     char what[192];
+    int sys = sqlite3_system_errno(st->db), prim = rc & 0xff;
+    enum cs_err err = map_sqlite(rc, sys);
 
     vsnprintf(what, sizeof what, fmt, ap);
-    snprintf(st->last_error, sizeof st->last_error, "%s: %s", what, sqlite3_errmsg(st->db));
-    return map_sqlite(rc) ? map_sqlite(rc) : CS_DB;
+    /* "disk I/O error" alone does not say a full disk from a refused write. */
+    if (sys && (prim == SQLITE_IOERR || prim == SQLITE_CANTOPEN))
+        snprintf(st->last_error, sizeof st->last_error, "%s: %s (%s)", what, sqlite3_errmsg(st->db),
+                 strerror(sys));
+    else
+        snprintf(st->last_error, sizeof st->last_error, "%s: %s", what, sqlite3_errmsg(st->db));
+    return err ? err : CS_DB;
 }
 
 enum cs_err store__fail(struct store *st, int rc, const char *fmt, ...)
@@ -394,9 +431,41 @@ out_rollback:
     return err;
 }
 
+/* camsnap_legacy_relpath(filename, local_path): the path under backup_queue/
+ * of an old system's row, whose filename is the bare file name: the last two
+ * components of its own local_path when they are "camera_<name>/<filename>"
+ * (wherever the old system's directory was). NULL for a row that already
+ * has a path (camsnap's) or whose file was kept elsewhere (reconciliation
+ * then finds it by its local_path). */
+static void legacy_relpath(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const char *file = (const char *)sqlite3_value_text(argv[0]);
+    const char *local = (const char *)sqlite3_value_text(argv[1]);
+    size_t lf, ll;
+
+    (void)argc;
+    if (!file || !*file || strchr(file, '/') || !strcmp(file, ".") || !strcmp(file, ".."))
+        return; /* NULL */
+    lf = strlen(file);
+    ll = local ? strlen(local) : 0;
+    if (ll > lf + 1 && local[ll - lf - 1] == '/' && !strcmp(local + ll - lf, file)) {
+        const char *end = local + ll - lf - 1, *dir = end;
+        while (dir > local && dir[-1] != '/')
+            dir--;
+        if (end - dir > 7 && !strncmp(dir, "camera_", 7))
+            sqlite3_result_text(ctx, sqlite3_mprintf("%.*s/%s", (int)(end - dir), dir, file), -1,
+                                sqlite3_free);
+    }
+}
+
 static enum cs_err migrate(struct store *st)
 {
     int v = 0;
+    int rc = sqlite3_create_function_v2(st->db, "camsnap_legacy_relpath", 2,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, legacy_relpath,
+                                        NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return store__fail(st, rc, "preparing the migration of the database");
     enum cs_err err = disk_version(st, &v);
     if (err)
         return err;
@@ -411,9 +480,115 @@ static enum cs_err migrate(struct store *st)
     return CS_OK;
 }
 
+/* For a read-only look at an older schema: copies the database into memory
+ * and migrates the copy, so that this version's queries work on it while
+ * the file is left as it is (the next writing command migrates the file). */
+static enum cs_err migrate_copy(struct store *st, const char *path)
+{
+    sqlite3 *mem = NULL;
+    sqlite3_backup *b;
+    int rc = sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+
+    if (rc == SQLITE_OK) {
+        b = sqlite3_backup_init(mem, "main", st->db, "main");
+        rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(mem);
+        if (b && rc == SQLITE_DONE)
+            rc = sqlite3_backup_finish(b);
+        else if (b)
+            sqlite3_backup_finish(b);
+    }
+    sqlite3_close(st->db);
+    st->db = mem; /* its error state says what went wrong */
+    if (rc != SQLITE_OK)
+        return store__fail(st, rc, "copying %s (schema version %d) into memory to read it", path,
+                           st->version_at_open);
+    return migrate(st);
+}
+
+/* True when path's write-ahead log is absent or empty: the database file
+ * alone holds every committed transaction. */
+static bool wal_empty(const char *path)
+{
+    char wal[4200];
+    struct stat sb;
+
+    if (snprintf(wal, sizeof wal, "%s-wal", path) >= (int)sizeof wal)
+        return false;
+    return stat(wal, &sb) != 0 ? errno == ENOENT : sb.st_size == 0;
+}
+
+/* "file:<path>?immutable=1" with the characters a URI path may not hold
+ * escaped. False when it does not fit. */
+static bool immutable_uri(const char *path, char *out, size_t outsz)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+
+    if (outsz < 32)
+        return false;
+    memcpy(out, "file:", 5);
+    n = 5;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (n + 3 >= outsz - 16)
+            return false;
+        if (*p == '?' || *p == '#' || *p == '%' || *p <= ' ' || *p >= 0x7f) {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        } else {
+            out[n++] = (char)*p;
+        }
+    }
+    snprintf(out + n, outsz - n, "?immutable=1");
+    return true;
+}
+
+/* A full disk leaves no room for the shared-memory index SQLite needs to
+ * read a WAL database nobody else has open. With an empty write-ahead log
+ * the file alone is the database: it is read as an immutable file. */
+static enum cs_err reopen_on_full_disk(struct store *st, const char *path)
+{
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_URI;
+    char uri[4300];
+
+    if (!wal_empty(path) || !immutable_uri(path, uri, sizeof uri))
+        return CS_NOSPACE;
+    sqlite3_close(st->db);
+    st->db = NULL;
+    int rc = sqlite3_open_v2(uri, &st->db, flags, NULL);
+    if (rc != SQLITE_OK)
+        return store__fail(st, rc, "opening the database %s read-only on a full disk", path);
+    return CS_OK;
+}
+
+static enum cs_err connect_readonly(struct store *st, const char *path)
+{
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+    int rc = sqlite3_open_v2(path, &st->db, flags, NULL), v = 0;
+    enum cs_err err;
+
+    if (rc != SQLITE_OK)
+        return store__fail(st, rc, "opening the database %s read-only", path);
+    rc = sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    if (rc != SQLITE_OK)
+        return store__fail(st, rc, "setting the busy timeout on %s", path);
+    err = disk_version(st, &v);
+    if (err == CS_NOSPACE && reopen_on_full_disk(st, path) == CS_OK)
+        err = disk_version(st, &v);
+    if (err)
+        return err;
+    st->version_at_open = v;
+    if (v > STORE_SCHEMA_VERSION)
+        return refuse_newer(st, v);
+    if (v < STORE_SCHEMA_VERSION && (err = migrate_copy(st, path)))
+        return err;
+    return exec_sql(st, "PRAGMA query_only = 1", "making %s read-only", path);
+}
+
 static enum cs_err connect_db(struct store *st, const char *path)
 {
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
     int rc = sqlite3_open_v2(path, &st->db, flags, NULL);
     if (rc != SQLITE_OK)
         return store__fail(st, rc, "opening the database %s", path);
@@ -440,7 +615,7 @@ static enum cs_err prepare_all(struct store *st)
     return CS_OK;
 }
 
-enum cs_err store_open(const char *path, struct store **out)
+static enum cs_err open_store(const char *path, bool readonly, struct store **out)
 {
     enum cs_err err;
     struct store *st = calloc(1, sizeof *st);
@@ -451,10 +626,13 @@ enum cs_err store_open(const char *path, struct store **out)
         snprintf(open_error, sizeof open_error, "opening the database %s: out of memory", path);
         return CS_NOMEM;
     }
-    err = connect_db(st, path);
-    if (err)
-        goto out_close;
-    err = migrate(st);
+    if (readonly) {
+        err = connect_readonly(st, path);
+    } else {
+        err = connect_db(st, path);
+        if (!err)
+            err = migrate(st);
+    }
     if (err)
         goto out_close;
     err = prepare_all(st);
@@ -467,6 +645,16 @@ out_close:
     snprintf(open_error, sizeof open_error, "%s", st->last_error);
     store_close(st);
     return err;
+}
+
+enum cs_err store_open(const char *path, struct store **out)
+{
+    return open_store(path, false, out);
+}
+
+enum cs_err store_open_readonly(const char *path, struct store **out)
+{
+    return open_store(path, true, out);
 }
 
 void store_close(struct store *st)

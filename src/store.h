@@ -84,9 +84,20 @@ struct store_stats {
 
 /* Opens (creating if needed) the database at path and migrates it to
  * STORE_SCHEMA_VERSION. Errors: CS_DB (also for a database newer than this
- * camsnap), CS_IO (cannot open the file), CS_BUSY, CS_NOSPACE, CS_NOMEM;
+ * camsnap), CS_IO (cannot open the file), CS_NOTFOUND (no such directory),
+ * CS_PERM (not allowed to open or write it), CS_BUSY, CS_NOSPACE, CS_NOMEM;
  * on error *out is NULL and store_last_error(NULL) says why (log it). */
 enum cs_err store_open(const char *path, struct store **out);
+
+/* Opens an existing database for reading only (stats, status): creates
+ * nothing, migrates nothing and writes nothing, whoever else uses the file
+ * (SQLite may create the -wal/-shm files of an open database). A database
+ * of an older schema is read through a migrated copy in memory; on a disk
+ * too full for the -shm file of a database nobody has open, the file is
+ * read as immutable when its write-ahead log is empty.
+ * Write calls on it fail (CS_DB). Errors as store_open; CS_NOTFOUND when
+ * there is no database at path. */
+enum cs_err store_open_readonly(const char *path, struct store **out);
 
 /* Closes; store_close(NULL) is a no-op. */
 void store_close(struct store *st);

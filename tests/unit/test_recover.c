@@ -5,9 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,6 +128,7 @@ static void repairs_every_crash_state(void **state)
     /* something else: left alone */
     write_raw(fx, "camera_c1/README", (const uint8_t *)"x", 1);
 
+    spool_settle(fx->sp); /* the writer is done: what has no row is an orphan */
     assert_int_equal(recover_run(fx->sp, fx->st, &rep), CS_OK);
     assert_int_equal(rep.temps_removed, 1);
     assert_int_equal(rep.adopted, 1);
@@ -147,10 +150,86 @@ static void repairs_every_crash_state(void **state)
     assert_int_equal(rep.temps_removed + rep.adopted + rep.quarantined + rep.missing, 0);
 }
 
+/* A still as large as a camera may send (here the widest JPEG there is)
+ * left without a row by a crash is adopted like any other. */
+static void adopts_the_largest_still(void **state)
+{
+    struct fx *fx = *state;
+    const int w = SPOOL_MAX_DIMENSION, h = 16;
+    uint8_t *gray = calloc((size_t)w * h, 1);
+    struct frame f = {.kind = FRAME_YUV,
+                      .width = w,
+                      .height = h,
+                      .planes = {gray},
+                      .strides = {w},
+                      .subsamp = SUBSAMP_GRAY,
+                      .full_range = true};
+    struct image_buf jpeg = {0};
+    struct spool_still big;
+    struct recover_report rep;
+    char err[128];
+
+    assert_non_null(gray);
+    assert_int_equal(image_encode(&f, 50, &jpeg, err, sizeof(err)), CS_OK);
+    assert_int_equal(spool_write(fx->sp, "c1", T0, w, h, "jpg", jpeg.data, jpeg.len, &big), CS_OK);
+    assert_string_equal(big.relpath, "camera_c1/20261126_113000_65500_16.jpg");
+    spool_settle(fx->sp);
+    assert_int_equal(recover_run(fx->sp, fx->st, &rep), CS_OK);
+    assert_int_equal(rep.adopted, 1);
+    assert_int_equal(rep.others, 0);
+    status_of(fx, big.relpath, true, STILL_PENDING);
+    image_buf_free(&jpeg);
+    free(gray);
+}
+
+/* Another process writing stills while this one reconciles: its temp file
+ * and its still not yet recorded are locked by it and left alone; once it
+ * has settled (or died), its leftovers are repaired. A second spool handle
+ * stands for the other process (flock locks belong to the open file). */
+static void leaves_live_writers_alone(void **state)
+{
+    struct fx *fx = *state;
+    struct spool *other;
+    struct spool_still fresh;
+    struct recover_report rep;
+    char tmp[1024];
+    int fd;
+
+    assert_int_equal(spool_open(fx->dir, &other), CS_OK);
+    /* a still written, its row not yet committed */
+    assert_int_equal(
+        spool_write(other, "c1", T0, 64, 48, "jpg", fx->jpeg.data, fx->jpeg.len, &fresh), CS_OK);
+    /* a temp file being written by a live process (it holds the lock) */
+    assert_int_equal(spool_path(fx->sp, "camera_c1/.tmp-77-0badf00d", tmp, sizeof(tmp)), CS_OK);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0640);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+
+    assert_int_equal(recover_run(fx->sp, fx->st, &rep), CS_OK);
+    assert_int_equal(rep.in_flight, 2);
+    assert_int_equal(rep.temps_removed + rep.adopted + rep.quarantined, 0);
+    assert_int_equal(access(tmp, F_OK), 0);
+    status_of(fx, fresh.relpath, false, STILL_PENDING);
+
+    /* the writer dies (its lock goes) and the other one records and settles */
+    close(fd);
+    record(fx, &fresh);
+    spool_settle(other);
+    assert_int_equal(recover_run(fx->sp, fx->st, &rep), CS_OK);
+    assert_int_equal(rep.in_flight, 0);
+    assert_int_equal(rep.temps_removed, 1);
+    assert_int_equal(rep.adopted, 0); /* recorded by its writer, not adopted */
+    assert_int_equal(access(tmp, F_OK), -1);
+    status_of(fx, fresh.relpath, true, STILL_PENDING);
+    spool_close(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(repairs_every_crash_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(adopts_the_largest_still, setup, teardown),
+        cmocka_unit_test_setup_teardown(leaves_live_writers_alone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

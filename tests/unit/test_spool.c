@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "spool.h"
 #include "testutil.h"
@@ -87,6 +89,34 @@ static void parses_names(void **state)
     assert_int_equal(spool_parse_name("camera_x/20261126_113000_640_360_0.jpg", &sn), CS_CONFIG);
     assert_int_equal(spool_parse_name("camera_x/20261126_113000_640.jpg", &sn), CS_CONFIG);
     assert_int_equal(spool_parse_name("x/20261126_113000_640_360.jpg", &sn), CS_CONFIG);
+}
+
+/* One limit for a still's size: whatever a camera may legitimately send
+ * (bounded by its max_pixels, up to the largest JPEG) is named and parsed. */
+static void names_every_legitimate_size(void **state)
+{
+    static const int sizes[][2] = {
+        {16385, 16}, {20000, 600}, {16, 40000}, {SPOOL_MAX_DIMENSION, SPOOL_MAX_DIMENSION}};
+    char out[SPOOL_REL_MAX];
+    struct spool_name sn;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        assert_int_equal(
+            spool_format_name("w", T0, sizes[i][0], sizes[i][1], 2, "jpg", out, sizeof(out)),
+            CS_OK);
+        assert_int_equal(spool_parse_name(out, &sn), CS_OK);
+        assert_int_equal(sn.width, sizes[i][0]);
+        assert_int_equal(sn.height, sizes[i][1]);
+    }
+    assert_int_equal(spool_parse_name("camera_w/20261126_113000_65500_65500.jpg", &sn), CS_OK);
+    assert_int_equal(spool_parse_name("camera_w/20261126_113000_65501_16.jpg", &sn), CS_CONFIG);
+    assert_int_equal(spool_parse_name("camera_w/20261126_113000_16_65501_1.jpg", &sn), CS_CONFIG);
+    /* and no name is made that could not be read back */
+    assert_int_equal(
+        spool_format_name("w", T0, SPOOL_MAX_DIMENSION + 1, 16, 0, "jpg", out, sizeof(out)),
+        CS_TOOBIG);
+    assert_int_equal(spool_format_name("w", T0, 0, 16, 0, "jpg", out, sizeof(out)), CS_CONFIG);
 }
 
 static int count_entries(const char *dir)
@@ -188,14 +218,66 @@ static void scans_and_removes(void **state)
     spool_close(sp);
 }
 
+/* Nobody else may write where the spool's files go, and nothing below the
+ * state directory is reached through a link. */
+static void trusts_no_one_else(void **state)
+{
+    const char *dir = *state;
+    char path[1100], cam[1024], elsewhere[1024], link[1100];
+    struct spool *sp = NULL;
+    struct spool_still a;
+    uint8_t *data;
+    size_t len;
+    bool exists;
+    int64_t size;
+
+    assert_int_equal(chmod(dir, 0777), 0);
+    assert_int_equal(spool_open(dir, &sp), CS_PERM);
+    assert_null(sp);
+    assert_non_null(strstr(spool_last_error(), "writable by other users"));
+    assert_non_null(strstr(spool_last_error(), "chmod go-w"));
+    assert_int_equal(chmod(dir, 0750), 0);
+
+    assert_int_equal(spool_open(dir, &sp), CS_OK);
+    assert_int_equal(spool_write(sp, "c", T0, 16, 16, "jpg", (const uint8_t *)"abc", 3, &a), CS_OK);
+    snprintf(cam, sizeof(cam), "%s/camera_c", spool_root(sp));
+    assert_int_equal(chmod(cam, 0770), 0);
+    assert_int_equal(spool_write(sp, "c", T0, 16, 16, "jpg", (const uint8_t *)"abc", 3, &a),
+                     CS_PERM);
+    assert_non_null(strstr(spool_last_error(), cam));
+    assert_int_equal(chmod(cam, 0750), 0);
+
+    /* a link in place of a still: neither read nor counted as the still */
+    snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere", dir);
+    assert_int_equal(mkdir(elsewhere, 0750), 0);
+    snprintf(path, sizeof(path), "%s/secret", elsewhere);
+    fclose(fopen(path, "w"));
+    assert_int_equal(spool_path(sp, a.relpath, link, sizeof(link)), CS_OK);
+    assert_int_equal(unlink(link), 0);
+    assert_int_equal(symlink(path, link), 0);
+    assert_int_not_equal(spool_read(sp, a.relpath, 100, &data, &len), CS_OK);
+    assert_int_equal(spool_stat(sp, a.relpath, &exists, &size), CS_OK);
+    assert_false(exists);
+
+    /* a link in place of a camera directory: nothing is written through it */
+    snprintf(link, sizeof(link), "%s/camera_d", spool_root(sp));
+    assert_int_equal(symlink(elsewhere, link), 0);
+    assert_int_not_equal(spool_write(sp, "d", T0, 16, 16, "jpg", (const uint8_t *)"abc", 3, &a),
+                         CS_OK);
+    assert_int_equal(count_entries(elsewhere), 1); /* only "secret" */
+    spool_close(sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(formats_names),
         cmocka_unit_test_setup_teardown(rejects_escaping_names, setup, teardown),
         cmocka_unit_test(parses_names),
+        cmocka_unit_test(names_every_legitimate_size),
         cmocka_unit_test_setup_teardown(writes_atomically_without_overwrite, setup, teardown),
         cmocka_unit_test_setup_teardown(scans_and_removes, setup, teardown),
+        cmocka_unit_test_setup_teardown(trusts_no_one_else, setup, teardown),
     };
     setenv("TZ", "UTC", 1);
     tzset();

@@ -263,9 +263,11 @@ static void test_open_bad_path(void **state)
     char path[700];
 
     snprintf(path, sizeof path, "%s/no/such/dir/x.db", f->dir);
-    assert_int_equal(store_open(path, &st), CS_IO);
+    assert_int_equal(store_open(path, &st), CS_NOTFOUND);
     assert_null(st);
     assert_non_null(strstr(store_last_error(NULL), "opening the database"));
+    assert_non_null(strstr(store_last_error(NULL), path));
+    assert_non_null(strstr(store_last_error(NULL), strerror(ENOENT)));
 }
 
 static const char legacy_schema[] =
@@ -337,6 +339,122 @@ static void test_migrates_legacy_database(void **state)
     st = open_ok(f->db);
     assert_int_equal(store_version_at_open(st), STORE_SCHEMA_VERSION);
     store_close(st);
+}
+
+/* Files of the state directory, for "nothing was created". */
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* stats and status: nothing created where there is no database, nothing
+ * written where there is one, whoever else has it open. */
+static void test_readonly_creates_and_writes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = NULL, *rw;
+    struct store_stats s;
+    struct still_info si = still("camera_1/b.jpg", "1", 1795692700000, 20);
+
+    assert_int_equal(store_open_readonly(f->db, &st), CS_NOTFOUND);
+    assert_null(st);
+    assert_int_equal(count_files(f->dir), 0);
+
+    rw = open_ok(f->db);
+    add(rw, "camera_1/a.jpg", "1", 1795692600000, 10);
+    st = NULL;
+    assert_int_equal(store_open_readonly(f->db, &st), CS_OK);
+    assert_int_equal(store_stats(st, &s), CS_OK);
+    assert_int_equal(s.total, 1);
+    store_stats_cleanup(&s);
+    assert_int_not_equal(store_add_still(st, &si, NULL), CS_OK);
+    assert_int_not_equal(store_mark_missing(st, "camera_1/a.jpg"), CS_OK);
+    /* it sees what the writer commits meanwhile */
+    add(rw, "camera_1/c.jpg", "1", 1795692800000, 30);
+    assert_int_equal(store_stats(st, &s), CS_OK);
+    assert_int_equal(s.total, 2);
+    store_stats_cleanup(&s);
+    store_close(st);
+    store_close(rw);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM upload_tracking"), 2);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM upload_tracking "
+                                    "WHERE upload_status = 'pending'"),
+                     2);
+}
+
+/* An old database (here the Python system's) is read as it is: migrated in
+ * a copy in memory, the file left at its version. */
+static void test_readonly_reads_an_older_schema(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = NULL;
+    struct store_stats s;
+    struct stat before, after;
+
+    raw_exec(f->db, legacy_schema);
+    assert_int_equal(stat(f->db, &before), 0);
+    assert_int_equal(store_open_readonly(f->db, &st), CS_OK);
+    assert_int_equal(store_version_at_open(st), 1);
+    assert_int_equal(store_stats(st, &s), CS_OK);
+    assert_int_equal(s.total, 3);
+    assert_int_equal(s.count[STILL_SUCCESS], 1);
+    store_stats_cleanup(&s);
+    store_close(st);
+    assert_int_equal(stat(f->db, &after), 0);
+    assert_int_equal(before.st_size, after.st_size);
+    assert_int_equal(before.st_mtime, after.st_mtime);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 0);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM pragma_table_info('upload_tracking') "
+                                    "WHERE name = 'capture_ms'"),
+                     0);
+}
+
+/* The old system's rows as its Python script wrote them: the bare file name,
+ * "camera_27", the absolute local_path, microseconds in the timestamp. */
+static const char python_rows[] =
+    "INSERT INTO upload_tracking (filename, camera_name, local_path, capture_timestamp, "
+    "upload_status, upload_attempts, last_attempt, error_message, file_size_kb, resolution) "
+    "VALUES ('20261120_113000_2592_1944.jpg', 'camera_27', "
+    "'/var/lib/old/backup_queue/camera_27/20261120_113000_2592_1944.jpg', "
+    "'2026-11-20T11:30:00.123456', 'failed', 3, '2026-11-20T12:00:00.5', 'HTTP 500', 812.25, "
+    "'2592x1944'),"
+    /* a file kept elsewhere: found by its local_path, as before */
+    "('20261120_113500_640_360.jpg', 'camera_lobby', '/mnt/usb/20261120_113500_640_360.jpg', "
+    "'2026-11-20T11:35:00', 'pending', 0, NULL, NULL, 20.5, '640x360');";
+
+static void test_adopts_python_rows(void **state)
+{
+    struct fixture *f = *state;
+    char text[128];
+
+    raw_exec(f->db, legacy_schema);
+    raw_exec(f->db, "DELETE FROM upload_tracking");
+    raw_exec(f->db, python_rows);
+    store_close(open_ok(f->db));
+    raw_text(f->db,
+             "SELECT filename || ' ' || camera_name || ' ' || upload_status || ' ' || "
+             "upload_attempts || ' ' || error_message || ' ' || width || 'x' || height "
+             "FROM upload_tracking WHERE resolution = '2592x1944'",
+             text, sizeof text);
+    assert_string_equal(text, "camera_27/20261120_113000_2592_1944.jpg 27 failed 3 HTTP 500 "
+                              "2592x1944");
+    raw_text(f->db,
+             "SELECT filename || ' ' || camera_name FROM upload_tracking "
+             "WHERE resolution = '640x360'",
+             text, sizeof text);
+    assert_string_equal(text, "20261120_113500_640_360.jpg lobby");
+    assert_int_equal(raw_int(f->db, "SELECT capture_ms FROM upload_tracking "
+                                    "WHERE camera_name = '27'"),
+                     1795174200000);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM upload_tracking"), 2);
 }
 
 /* Version 3 (before the bounded size check) gains verify_failures = 0 and
@@ -792,6 +910,9 @@ int main(void)
         DIR_TEST(test_open_bad_path),
         DIR_TEST(test_migrates_legacy_database),
         DIR_TEST(test_migrates_v3_database),
+        DIR_TEST(test_adopts_python_rows),
+        DIR_TEST(test_readonly_creates_and_writes_nothing),
+        DIR_TEST(test_readonly_reads_an_older_schema),
         DIR_TEST(test_verify_failures),
         cmocka_unit_test(test_add_then_duplicate),
         DIR_TEST(test_columns_written),
