@@ -221,10 +221,12 @@ static void capture_one(struct round *rd, struct capture_result *r)
         r->reason = "disk";
         r->rc = spool_write(rd->env->spool, cam->name, r->capture_ms, r->width, r->height, "jpg",
                             data, len, &still);
-        if (r->rc)
+        if (r->rc && spool_last_error()[0])
+            snprintf(r->error, sizeof(r->error), "cannot save the still: %s (%s)",
+                     spool_last_error(), cs_strerror(r->rc));
+        else if (r->rc)
             snprintf(r->error, sizeof(r->error), "cannot save still under %s: %s",
                      spool_root(rd->env->spool), cs_strerror(r->rc));
-
     }
     image_buf_free(&jpeg);
     source_close(src);

@@ -19,7 +19,7 @@
 #define MS_PER_D (24 * MS_PER_H)
 
 #define RES_MIN 16
-#define RES_MAX 16384
+#define RES_MAX 65500 /* SPOOL_MAX_DIMENSION: the largest side a JPEG (and a still's name) has */
 #define MIN_PER_DAY 1440
 
 static bool is_space(char c)

@@ -55,7 +55,7 @@ enum cs_err units_parse_days(const char *s, int *mask);
 /* Formats a day mask ("all", "mon-fri", "mon,wed,sat"). Returns buf. */
 const char *units_format_days(int mask, char *buf, size_t bufsz);
 
-/* "WIDTHxHEIGHT", each 16..16384. */
+/* "WIDTHxHEIGHT", each 16..65500 (SPOOL_MAX_DIMENSION, the largest JPEG side). */
 enum cs_err units_parse_resolution(const char *s, int *w, int *h);
 
 /* A pixel count: "WIDTHxHEIGHT" (their product), a whole number, or a

@@ -79,7 +79,7 @@ static void others(const char *s)
     int64_t v;
     bool b;
 
-    if (units_parse_resolution(s, &w, &h) == CS_OK && (w < 16 || w > 16384 || h < 16 || h > 16384))
+    if (units_parse_resolution(s, &w, &h) == CS_OK && (w < 16 || w > 65500 || h < 16 || h > 65500))
         __builtin_trap();
     if (units_parse_int(s, -10, 100, &v) == CS_OK && (v < -10 || v > 100))
         __builtin_trap();
