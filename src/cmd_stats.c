@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "log.h"
 #include "units.h"
 
 static const char usage[] =
@@ -38,6 +39,16 @@ static json_t *counts_json(const int64_t *count)
     return o;
 }
 
+/* Error texts come from cameras and servers: shown escaped (as in the log),
+ * so that they can neither break a line nor drive a terminal, and are
+ * always valid UTF-8 for JSON. NULL for "". */
+static json_t *text_json(const char *text)
+{
+    char buf[1024];
+
+    return text[0] ? json_string(log_escape(text, buf, sizeof(buf))) : json_null();
+}
+
 static json_t *time_json(int64_t ms)
 {
     char iso[40];
@@ -66,11 +77,8 @@ static void print_json(const struct cli_state *st, const struct store_stats *s)
         json_object_set_new(o, "queue_bytes", json_integer(c->pending_bytes));
         json_object_set_new(o, "oldest_pending", time_json(c->oldest_pending_ms));
         json_object_set_new(o, "consecutive_failures", json_integer(c->consecutive_failures));
-        json_object_set_new(o, "last_error", c->last_error[0] ? json_string(c->last_error)
-                                                              : json_null());
-        json_object_set_new(o, "last_upload_error", c->last_upload_error[0]
-                                                        ? json_string(c->last_upload_error)
-                                                        : json_null());
+        json_object_set_new(o, "last_error", text_json(c->last_error));
+        json_object_set_new(o, "last_upload_error", text_json(c->last_upload_error));
         json_object_set_new(o, "last_success", time_json(c->last_success_ms));
         json_array_append_new(cams, o);
     }
@@ -82,7 +90,7 @@ static void print_json(const struct cli_state *st, const struct store_stats *s)
 
 static void print_text(const struct cli_state *st, const struct store_stats *s)
 {
-    char size[32], dur[32], iso[40];
+    char size[32], dur[32], iso[40], err[1024];
     int64_t now = clock_wall_ms();
 
     printf("state directory: %s\n", st->cfg->general.state_dir);
@@ -109,8 +117,9 @@ static void print_text(const struct cli_state *st, const struct store_stats *s)
                (long long)c->count[STILL_QUARANTINED],
                units_format_size(c->pending_bytes, size, sizeof(size)),
                (long long)c->consecutive_failures,
-               c->last_error[0] ? c->last_error
-                                : (c->last_upload_error[0] ? c->last_upload_error : "-"));
+               log_escape(c->last_error[0] ? c->last_error
+                                           : (c->last_upload_error[0] ? c->last_upload_error : "-"),
+                          err, sizeof(err)));
     }
 }
 

@@ -75,7 +75,7 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
     struct delivery_opts o = {.camera = camera, .sync = true, .wait_ms = wait_ms,
                               .stop = &stop_flag, .progress = on_progress, .ctx = &p};
     int64_t files = 0, bytes = 0;
-    char err[256], size[32];
+    char err[256], size[32], shown[1024];
 
     if (delivery_new(st->cfg, st->store, st->spool, &d, err, sizeof(err))) {
         fprintf(stderr, "camsnap: sync: %s\n", err);
@@ -97,7 +97,7 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
            (long long)sum.already_there, (long long)sum.failed_attempts,
            (long long)sum.quarantined, (long long)sum.missing, (long long)files);
     if (sum.last_error[0])
-        printf("sync: last error: %s\n", sum.last_error);
+        printf("sync: last error: %s\n", log_escape(sum.last_error, shown, sizeof(shown)));
     if (got_signal)
         printf("sync: interrupted; what was in flight is safe to redo\n");
     return files || sum.quarantined ? EXIT_PARTIAL : EXIT_OK_;
