@@ -84,10 +84,22 @@ void backend_wakeup(struct backend *be);
 /* The image_url stored in the row for an object path. */
 void backend_object_url(struct backend *be, const char *path, char *out, size_t outsz);
 
-/* Classifies a Storage (step OBJECT/VERIFY) or PostgREST (step ROW) answer.
- * body may be NULL. Pure; exported for tests and fuzzing. */
-void upload_classify(enum dl_step step, long http_status, const char *body, size_t len,
-                     struct dl_result *r);
+/* Where an answer came from: the names its checks and messages use. */
+struct dl_where {
+    const char *bucket; /* Storage bucket (may be NULL) */
+    const char *table;  /* PostgREST table (may be NULL) */
+    const char *path;   /* object path in the bucket; NULL: Key not compared */
+};
+
+/* Classifies a Storage (step OBJECT/VERIFY) or PostgREST (step ROW) answer
+ * from its status AND its body: success only in the shape the service
+ * documents (Storage: 200 with {"Key": "<bucket>/<path>"}; PostgREST: 201,
+ * empty or an array), so a 2xx whose body says failure is that failure and
+ * an odd 2xx is tried again (every step is idempotent). body may be NULL;
+ * w may be NULL (no Key comparison, generic words). Pure; exported for
+ * tests and fuzzing. */
+void upload_classify(enum dl_step step, const struct dl_where *w, long http_status,
+                     const char *body, size_t len, struct dl_result *r);
 
 extern const struct backend_ops backend_supabase_ops;
 extern const struct backend_ops backend_dir_ops;

@@ -20,6 +20,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,10 +62,22 @@ static void curl_init_once(void)
 /* ---- classification (pure) ------------------------------------------------ */
 
 struct body_info {
+    bool object;                /* the body is a JSON object */
+    bool array;                 /* the body is a JSON array */
     char status_code[16];       /* Storage's string statusCode, "" if none */
     char code[48];              /* Storage code / PostgREST SQLSTATE or PGRST code */
     char message[200];
+    char key[512];    /* Storage's success: "Key" = bucket/path, "" if none */
+    bool error_shape; /* an error envelope: statusCode, or code/error with a message */
 };
+
+static void copy_string(json_t *root, const char *name, char *out, size_t outsz)
+{
+    json_t *v = json_object_get(root, name);
+
+    if (v && json_is_string(v))
+        snprintf(out, outsz, "%s", json_string_value(v));
+}
 
 static void read_body(const char *body, size_t len, struct body_info *bi)
 {
@@ -72,18 +86,21 @@ static void read_body(const char *body, size_t len, struct body_info *bi)
     memset(bi, 0, sizeof(*bi));
     if (!body || !len || !(root = json_loadb(body, len, 0, NULL)))
         return;
-    if (json_is_object(root)) {
+    bi->array = json_is_array(root);
+    if ((bi->object = json_is_object(root))) {
         if ((v = json_object_get(root, "statusCode")) && json_is_string(v))
             snprintf(bi->status_code, sizeof(bi->status_code), "%s", json_string_value(v));
         else if (v && json_is_integer(v))
             snprintf(bi->status_code, sizeof(bi->status_code), "%lld",
                      (long long)json_integer_value(v));
-        if ((v = json_object_get(root, "code")) && json_is_string(v))
-            snprintf(bi->code, sizeof(bi->code), "%s", json_string_value(v));
-        if ((v = json_object_get(root, "message")) && json_is_string(v))
-            snprintf(bi->message, sizeof(bi->message), "%s", json_string_value(v));
-        else if ((v = json_object_get(root, "error")) && json_is_string(v))
-            snprintf(bi->message, sizeof(bi->message), "%s", json_string_value(v));
+        copy_string(root, "code", bi->code, sizeof(bi->code));
+        copy_string(root, "message", bi->message, sizeof(bi->message));
+        if (!bi->message[0])
+            copy_string(root, "error", bi->message, sizeof(bi->message));
+        copy_string(root, "Key", bi->key, sizeof(bi->key));
+        bi->error_shape = json_object_get(root, "statusCode") ||
+                          ((json_object_get(root, "code") || json_object_get(root, "error")) &&
+                           (json_object_get(root, "message") || json_object_get(root, "error")));
     }
     json_decref(root);
 }
@@ -102,6 +119,18 @@ static enum dl_class class_of(long s)
     return DL_ATTENTION;
 }
 
+/* The class of a PostgREST error code found in a 2xx body. */
+static enum dl_class class_of_pg(const char *code)
+{
+    if (!strcmp(code, "23505"))
+        return DL_EXISTS;
+    if (!strncmp(code, "08", 2) || !strncmp(code, "53", 2) || !strncmp(code, "57", 2) ||
+        !strcmp(code, "PGRST000") || !strcmp(code, "PGRST001") || !strcmp(code, "PGRST002") ||
+        !strcmp(code, "PGRST003"))
+        return DL_RETRY;
+    return DL_ATTENTION;
+}
+
 static const char *step_name(enum dl_step step)
 {
     return step == DL_STEP_OBJECT ? "storing the object"
@@ -109,44 +138,121 @@ static const char *step_name(enum dl_step step)
                                   : "reading the object's size";
 }
 
-void upload_classify(enum dl_step step, long http, const char *body, size_t len,
-                     struct dl_result *r)
+static bool is_2xx(long http)
+{
+    return http >= 200 && http < 300;
+}
+
+/* Storage (OBJECT, VERIFY): the class and the envelope's inner status. Most
+ * errors come as HTTP 400 with the real status in the body; a 2xx whose
+ * body is an error envelope is that error (it says failure). */
+static enum dl_class storage_class(enum dl_step step, long http, const struct body_info *bi,
+                                   long *inner, const char **why)
+{
+    enum dl_class cls = class_of(http);
+
+    *inner = 0;
+    if ((http == 400 || is_2xx(http)) && bi->status_code[0]) {
+        *inner = strtol(bi->status_code, NULL, 10);
+        cls = *inner == 23505 ? DL_EXISTS : class_of(*inner);
+    }
+    if (is_2xx(http) && bi->error_shape && !bi->key[0]) {
+        *why = "a success status whose body says failure";
+        if (cls == DL_OK)
+            cls = DL_ATTENTION; /* it does not say which: a person looks */
+    }
+    if (step == DL_STEP_VERIFY && (http == 501 || *inner == 501))
+        cls = DL_ATTENTION; /* the server does not read objects here: not transient */
+    return cls;
+}
+
+/* Storage's documented success for an upload: HTTP 200 with a JSON object
+ * whose "Key" is bucket/path. Anything else may or may not have stored the
+ * object: retried (the retry meets "already exists" if it did). */
+static enum dl_class object_success(long http, const struct body_info *bi, const struct dl_where *w,
+                                    const char **why)
+{
+    char want[600];
+
+    if (http != 200 && http != 201) {
+        *why = "not Storage's success status (200)";
+        return DL_RETRY;
+    }
+    if (!bi->key[0]) {
+        *why = "the answer has no Key: not Storage's success; it is tried again";
+        return DL_RETRY;
+    }
+    if (w && w->bucket && w->path) {
+        snprintf(want, sizeof(want), "%s/%s", w->bucket, w->path);
+        if (strcmp(bi->key, want)) {
+            *why = "the server stored it under another Key";
+            return DL_ATTENTION;
+        }
+    }
+    return DL_OK;
+}
+
+/* PostgREST: 201 (empty with return=minimal, an array with representation)
+ * inserted; 409 with 23505 already inserted; a 2xx whose body is an error
+ * ({"code":...,"message":...}) is that error. */
+static enum dl_class row_class(long http, const struct body_info *bi, size_t len, const char **why)
+{
+    if (is_2xx(http) && bi->error_shape && bi->code[0]) {
+        *why = "a success status whose body says failure";
+        return class_of_pg(bi->code);
+    }
+    if (is_2xx(http) && (http != 201 || (len && !bi->array))) {
+        *why = "not PostgREST's answer to an insert (201); it is tried again";
+        return DL_RETRY;
+    }
+    if (http == 409 && strcmp(bi->code, "23505") != 0)
+        return DL_ATTENTION; /* a conflict that is not our duplicate (23503) */
+    return class_of(http);
+}
+
+/* Appends to r->message. */
+static void add_message(struct dl_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void add_message(struct dl_result *r, const char *fmt, ...)
+{
+    size_t n = strlen(r->message);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->message + n, sizeof(r->message) - n, fmt, ap);
+    va_end(ap);
+}
+
+void upload_classify(enum dl_step step, const struct dl_where *w, long http, const char *body,
+                     size_t len, struct dl_result *r)
 {
     struct body_info bi;
+    const char *why = NULL;
     long inner = 0;
 
+    if (!body)
+        len = 0;
     read_body(body, len, &bi);
     r->http_status = http;
-    r->cls = class_of(http);
-    if (step != DL_STEP_ROW && http == 400 && bi.status_code[0]) {
-        /* Storage wraps its real status in the body. 23505: old servers. */
-        inner = strtol(bi.status_code, NULL, 10);
-        r->cls = inner == 23505 ? DL_EXISTS : class_of(inner);
-    }
-    if (step == DL_STEP_ROW && http == 409 && strcmp(bi.code, "23505") != 0)
-        r->cls = DL_ATTENTION; /* a conflict that is not our duplicate (23503) */
-    if (step == DL_STEP_OBJECT && r->cls == DL_OK && http != 200 && http != 201)
-        r->cls = DL_RETRY;     /* 204/206...: not the documented success */
-    if (step == DL_STEP_VERIFY && (http == 501 || inner == 501))
-        r->cls = DL_ATTENTION; /* the server does not do HEAD: not transient */
-    if (r->cls == DL_OK || r->cls == DL_EXISTS) {
-        snprintf(r->message, sizeof(r->message), "%s: HTTP %ld", step_name(step), http);
+    if (step == DL_STEP_ROW)
+        r->cls = row_class(http, &bi, len, &why);
+    else
+        r->cls = storage_class(step, http, &bi, &inner, &why);
+    if (step == DL_STEP_OBJECT && r->cls == DL_OK)
+        r->cls = object_success(http, &bi, w, &why);
+    snprintf(r->message, sizeof(r->message), "%s: HTTP %ld", step_name(step), http);
+    if ((r->cls == DL_OK || r->cls == DL_EXISTS) && !why)
         return;
-    }
-    snprintf(r->message, sizeof(r->message), "%s: HTTP %ld%s%s%s%s%s%s%s", step_name(step), http,
-             bi.status_code[0] || bi.code[0] || bi.message[0] ? " (" : "",
-             bi.status_code[0] ? "statusCode " : "", bi.status_code,
-             bi.code[0] ? (bi.status_code[0] ? " " : "") : "", bi.code,
-             bi.message[0] ? ": " : "", bi.message);
-    if (bi.status_code[0] || bi.code[0] || bi.message[0]) {
-        size_t n = strlen(r->message);
-        snprintf(r->message + n, sizeof(r->message) - n, ")");
-    }
-    if (r->cls == DL_ATTENTION && (http == 401 || http == 403 || inner == 401 || inner == 403)) {
-        size_t n = strlen(r->message);
-        snprintf(r->message + n, sizeof(r->message) - n,
-                 " - check the API key and the row-level security policies");
-    }
+    if (bi.status_code[0] || bi.code[0] || bi.message[0])
+        add_message(r, " (%s%s%s%s%s%s)", bi.status_code[0] ? "statusCode " : "", bi.status_code,
+                    bi.code[0] ? (bi.status_code[0] ? " " : "") : "", bi.code,
+                    bi.message[0] ? ": " : "", bi.message);
+    if (why)
+        add_message(r, ": %s", why);
+    if (why && bi.key[0] && r->cls == DL_ATTENTION && w && w->bucket && w->path)
+        add_message(r, " (%s, not %s/%s)", bi.key, w->bucket, w->path);
+    if (r->cls == DL_ATTENTION && (http == 401 || http == 403 || inner == 401 || inner == 403))
+        add_message(r, " - check the API key and the row-level security policies");
 }
 
 /* ---- requests -------------------------------------------------------------- */
@@ -334,7 +440,7 @@ static enum cs_err sb_start(void *state, struct dl_request *req)
 }
 
 /* Builds the result of a finished transfer. */
-static void result_of(struct sb_req *q, CURLcode cc, struct dl_result *r)
+static void result_of(struct sb *sb, struct sb_req *q, CURLcode cc, struct dl_result *r)
 {
     long http = 0;
     curl_off_t retry_after = 0, clen = -1;
@@ -351,7 +457,9 @@ static void result_of(struct sb_req *q, CURLcode cc, struct dl_result *r)
                  curl_easy_strerror(cc));
         return;
     }
-    upload_classify(q->req->step, http, q->resp, q->resp_len, r);
+    struct dl_where w = {.bucket = sb->bucket, .table = sb->table, .path = q->req->path};
+
+    upload_classify(q->req->step, &w, http, q->resp, q->resp_len, r);
     if (curl_easy_getinfo(q->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
         retry_after > 0)
         r->retry_after_ms = (int64_t)retry_after * 1000;
@@ -386,7 +494,7 @@ static int sb_poll(void *state, int timeout_ms, backend_done_fn done, void *ctx)
         if (m->msg != CURLMSG_DONE)
             continue;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
-        result_of(q, m->data.result, &r);
+        result_of(sb, q, m->data.result, &r);
         curl_multi_remove_handle(sb->multi, q->easy);
         sb->active--;
         struct dl_request *req = q->req;

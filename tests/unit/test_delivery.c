@@ -542,7 +542,7 @@ static enum delivery_verify verdict_of(long http, const char *body, int64_t cont
     struct dl_result r;
 
     memset(&r, 0, sizeof(r));
-    upload_classify(DL_STEP_VERIFY, http, body, body ? strlen(body) : 0, &r);
+    upload_classify(DL_STEP_VERIFY, NULL, http, body, body ? strlen(body) : 0, &r);
     r.remote_size = http == 200 ? content_length : -1; /* as upload.c's result_of() */
     return delivery_verify_verdict(&r, 1000, failures_before);
 }
