@@ -23,9 +23,9 @@
 #include "err.h"
 
 enum dl_step {
-    DL_STEP_OBJECT = 1,         /* store the image bytes */
-    DL_STEP_ROW = 2,            /* insert the table row */
-    DL_STEP_VERIFY = 3,         /* read the stored object's size (after "exists") */
+    DL_STEP_OBJECT = 1, /* store the image bytes */
+    DL_STEP_ROW = 2,    /* insert the table row */
+    DL_STEP_VERIFY = 3, /* read the stored object back (after "exists") */
 };
 
 enum dl_class {
@@ -41,14 +41,18 @@ struct dl_result {
     enum dl_class cls;
     long http_status;           /* 0 when no answer */
     int64_t retry_after_ms;     /* from Retry-After, 0 when none */
-    int64_t remote_size;        /* DL_STEP_VERIFY: -1 when unknown */
+    int64_t remote_size;        /* DL_STEP_VERIFY, cls DL_OK: bytes read, -1 when unknown;
+                                 * past len + a margin the reading stops */
+    char remote_sha256[65];     /* DL_STEP_VERIFY, cls DL_OK: of the bytes read, "" when
+                                 * unknown or cut short */
     char message[384];          /* for logs and error_message; no secrets */
 };
 
 struct dl_request {
     enum dl_step step;
     const char *path;           /* object path in the bucket, "camera_27/..." */
-    const uint8_t *data;        /* OBJECT: the bytes (borrowed until done) */
+    const uint8_t *data;        /* OBJECT: the bytes (borrowed until done); VERIFY: what
+                                 * the object should hold (len bounds the reading) */
     size_t len;
     const char *content_type;   /* OBJECT */
     const char *row_json;       /* ROW: the row as JSON (borrowed until done) */

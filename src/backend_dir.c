@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "hash.h"
 
 struct done_item {
     struct dl_request *req;
@@ -227,15 +228,26 @@ fail:
              strerror(errno));
 }
 
+/* Reads the object back: its size and SHA-256. */
 static void verify(struct dirbe *d, const struct dl_request *req, struct dl_result *r)
 {
     char path[PATH_MAX];
     struct stat st;
+    int fd;
 
     snprintf(path, sizeof(path), "%s/%s/%s", d->root, d->bucket, req->path);
-    r->cls = DL_OK;
-    r->remote_size = stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
-    snprintf(r->message, sizeof(r->message), "remote size %lld", (long long)r->remote_size);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 ||
+        hash_sha256_fd(fd, r->remote_sha256) != CS_OK) {
+        r->cls = errno == ENOENT ? DL_ATTENTION : DL_RETRY;
+        snprintf(r->message, sizeof(r->message), "reading %.200s back: %s", req->path,
+                 strerror(errno));
+    } else {
+        r->cls = DL_OK;
+        r->remote_size = (int64_t)st.st_size;
+        snprintf(r->message, sizeof(r->message), "remote size %lld", (long long)r->remote_size);
+    }
+    if (fd >= 0)
+        close(fd);
 }
 
 static enum cs_err dir_start(void *state, struct dl_request *req)

@@ -68,6 +68,7 @@ static void print_json(const struct cli_state *st, const struct store_stats *s)
     json_object_set_new(root, "queue_bytes", json_integer(s->queue_bytes));
     json_object_set_new(root, "oldest_pending", time_json(s->oldest_pending_ms));
     json_object_set_new(root, "capture_failures", json_integer(s->capture_failures));
+    json_object_set_new(root, "unverified", json_integer(s->unverified));
     for (size_t i = 0; i < s->n_cameras; i++) {
         const struct store_camera_stats *c = &s->cameras[i];
         json_t *o = json_object();
@@ -77,6 +78,7 @@ static void print_json(const struct cli_state *st, const struct store_stats *s)
         json_object_set_new(o, "queue_bytes", json_integer(c->pending_bytes));
         json_object_set_new(o, "oldest_pending", time_json(c->oldest_pending_ms));
         json_object_set_new(o, "consecutive_failures", json_integer(c->consecutive_failures));
+        json_object_set_new(o, "unverified", json_integer(c->unverified));
         json_object_set_new(o, "last_error", text_json(c->last_error));
         json_object_set_new(o, "last_upload_error", text_json(c->last_upload_error));
         json_object_set_new(o, "last_success", time_json(c->last_success_ms));
@@ -106,7 +108,13 @@ static void print_text(const struct cli_state *st, const struct store_stats *s)
                clock_format_iso(s->oldest_pending_ms, 0, iso, sizeof(iso)),
                units_format_duration((now - s->oldest_pending_ms) / 1000 * 1000, dur,
                                      sizeof(dur)));
-    printf("capture failures recorded: %lld\n\n", (long long)s->capture_failures);
+    printf("capture failures recorded: %lld\n", (long long)s->capture_failures);
+    if (s->unverified)
+        printf("UNVERIFIED: %lld delivered still(s) met an object of the same name that the "
+               "key cannot read back: each may be another agent's (see the log); set [upload] "
+               "object_name = digest\n",
+               (long long)s->unverified);
+    printf("\n");
     printf("%-16s %8s %8s %7s %8s %6s %10s %6s  %s\n", "CAMERA", "PENDING", "SUCCESS", "FAILED",
            "MISSING", "QUAR.", "QUEUE", "FAILS", "LAST ERROR");
     for (size_t i = 0; i < s->n_cameras; i++) {

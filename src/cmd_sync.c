@@ -96,6 +96,11 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
            (long long)sum.delivered, units_format_size(sum.bytes, size, sizeof(size)),
            (long long)sum.already_there, (long long)sum.failed_attempts,
            (long long)sum.quarantined, (long long)sum.missing, (long long)files);
+    if (sum.unverified)
+        printf("sync: %lld unverified: delivered, but an object of the same name was already "
+               "there and the key cannot read it back: it may be another agent's still (see "
+               "the log); set [upload] object_name = digest\n",
+               (long long)sum.unverified);
     if (sum.last_error[0])
         printf("sync: last error: %s\n", log_escape(sum.last_error, shown, sizeof(shown)));
     if (got_signal)

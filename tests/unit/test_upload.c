@@ -215,7 +215,7 @@ static const char *step_words(enum dl_step s)
 {
     return s == DL_STEP_OBJECT ? "storing the object"
            : s == DL_STEP_ROW  ? "inserting the row"
-                               : "reading the object's size";
+                               : "reading the stored object back";
 }
 
 /* Classifies one answer from an exact-length copy (no NUL after it, so a
