@@ -12,9 +12,11 @@
 static const char usage[] =
     "usage: camsnap [-c FILE] stats [--json]\n"
     "\n"
-    "Counts of stills per status and camera, the delivery success rate, the\n"
-    "local queue (files and bytes waiting for delivery), the oldest pending\n"
-    "still and each camera's failure streak and last error.\n"
+    "What needs a person first (a refused key, a missing bucket or table,\n"
+    "row-level security: the stills waiting on it and what to do), then counts\n"
+    "of stills per status and camera, the delivery success rate, the local\n"
+    "queue (files and bytes waiting for delivery), the oldest pending still\n"
+    "and each camera's failure streak and last error.\n"
     "\n"
     "  --json       machine-readable output (one JSON object)\n"
     "  -h, --help   this help\n"
@@ -56,6 +58,27 @@ static json_t *time_json(int64_t ms)
     return ms ? json_string(clock_format_iso(ms, 0, iso, sizeof(iso))) : json_null();
 }
 
+/* The failures that need a person, most stills first (at most 20 kinds). */
+static json_t *attention_json(struct store *st)
+{
+    struct store_attention a[20];
+    json_t *arr = json_array();
+    size_t n = 0;
+    int64_t stills;
+
+    if (store_attention(st, NULL, a, sizeof(a) / sizeof(a[0]), &n, &stills))
+        return json_null();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "error", text_json(a[i].message));
+        json_object_set_new(o, "stills", json_integer(a[i].stills));
+        json_object_set_new(o, "cameras", json_integer(a[i].cameras));
+        json_object_set_new(o, "camera", json_string(a[i].camera));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
 static void print_json(const struct cli_state *st, const struct store_stats *s)
 {
     json_t *root = json_object(), *cams = json_array();
@@ -69,6 +92,7 @@ static void print_json(const struct cli_state *st, const struct store_stats *s)
     json_object_set_new(root, "oldest_pending", time_json(s->oldest_pending_ms));
     json_object_set_new(root, "capture_failures", json_integer(s->capture_failures));
     json_object_set_new(root, "unverified", json_integer(s->unverified));
+    json_object_set_new(root, "needs_a_person", attention_json(st->store));
     for (size_t i = 0; i < s->n_cameras; i++) {
         const struct store_camera_stats *c = &s->cameras[i];
         json_t *o = json_object();
@@ -96,6 +120,8 @@ static void print_text(const struct cli_state *st, const struct store_stats *s)
     int64_t now = clock_wall_ms();
 
     printf("state directory: %s\n", st->cfg->general.state_dir);
+    if (cli_print_attention(st->store, NULL, "", stdout))
+        printf("\n");
     printf("stills: %lld recorded\n", (long long)s->total);
     for (int i = 0; i < STILL__COUNT; i++)
         printf("  %-12s %8lld\n", store_status_name((enum still_status)i), (long long)s->count[i]);

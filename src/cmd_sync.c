@@ -32,30 +32,44 @@ struct progress {
     bool tty;
     int64_t total;
     int64_t last_print_mono;
+    int64_t printed[2]; /* delivered, failed attempts of the last plain line */
 };
 
-static void on_progress(void *ctx, const struct delivery_summary *s)
+/* A progress line (a bar on a terminal), at most every 2 s on a pipe; with
+ * final, the last state whatever the time, so that the last line agrees
+ * with the summary. */
+static void show_progress(struct progress *p, const struct delivery_summary *s, bool final)
 {
-    struct progress *p = ctx;
     int64_t done = s->delivered + s->quarantined + s->missing, now = clock_mono_ms();
     int width = 30, fill;
+    char need[48] = "";
 
+    if (s->attention)
+        snprintf(need, sizeof(need), " (%lld need a person)", (long long)s->attention);
     if (!p->tty) {
-        if (now - p->last_print_mono >= 2000 || done == p->total) {
-            printf("sync: %lld/%lld delivered, %lld failed attempts\n", (long long)s->delivered,
-                   (long long)p->total, (long long)s->failed_attempts);
+        bool changed = s->delivered != p->printed[0] || s->failed_attempts != p->printed[1];
+        if ((final && changed) || now - p->last_print_mono >= 2000 || done == p->total) {
+            printf("sync: %lld/%lld delivered, %lld failed attempts%s\n", (long long)s->delivered,
+                   (long long)p->total, (long long)s->failed_attempts, need);
             fflush(stdout);
             p->last_print_mono = now;
+            p->printed[0] = s->delivered;
+            p->printed[1] = s->failed_attempts;
         }
         return;
     }
     fill = p->total ? (int)(done * width / p->total) : width;
     if (fill > width)
         fill = width;
-    printf("\r[%.*s%*s] %lld/%lld delivered  %lld failed attempts ", fill,
+    printf("\r[%.*s%*s] %lld/%lld delivered  %lld failed attempts%s ", fill,
            "##############################", width - fill, "", (long long)s->delivered,
-           (long long)p->total, (long long)s->failed_attempts);
+           (long long)p->total, (long long)s->failed_attempts, need);
     fflush(stdout);
+}
+
+static void on_progress(void *ctx, const struct delivery_summary *s)
+{
+    show_progress(ctx, s, false);
 }
 
 static volatile sig_atomic_t got_signal;
@@ -88,6 +102,7 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
     signal(SIGTERM, on_signal);
     delivery_run(d, &o, &sum);
     delivery_free(d);
+    show_progress(&p, &sum, true);
     if (p.tty)
         printf("\n");
     store_backlog(st->store, camera, &files, &bytes);
@@ -103,6 +118,7 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
                (long long)sum.unverified);
     if (sum.last_error[0])
         printf("sync: last error: %s\n", log_escape(sum.last_error, shown, sizeof(shown)));
+    cli_print_attention(st->store, camera, "sync: ", stdout);
     if (got_signal)
         printf("sync: interrupted; what was in flight is safe to redo\n");
     return files || sum.quarantined ? EXIT_PARTIAL : EXIT_OK_;

@@ -226,6 +226,21 @@ enum cs_err store_verify_failed(struct store *st, int64_t id, int64_t now_ms,
                                 int64_t next_attempt_ms, const char *message);
 enum cs_err store_quarantine_id(struct store *st, int64_t id, const char *reason);
 
+/* One failure that needs a person (error_class "attention": key refused,
+ * bucket or table missing, row-level security), and the stills waiting on it. */
+struct store_attention {
+    char message[384]; /* the error, as recorded (names the bucket or table) */
+    int64_t stills;    /* waiting stills with this error */
+    int64_t cameras;   /* of how many cameras */
+    char camera[72];   /* one of them (the first by name) */
+};
+
+/* Fills out[0..*n) with up to max distinct needs-a-person errors among the
+ * waiting stills of camera (or all), most stills first; *stills gets the
+ * number of such stills in all (out may hold fewer). */
+enum cs_err store_attention(struct store *st, const char *camera, struct store_attention *out,
+                            size_t max, size_t *n, int64_t *stills);
+
 /* A row that cleanup may remove. */
 struct store_old {
     int64_t id;

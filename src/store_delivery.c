@@ -23,6 +23,7 @@ enum dstmt {
     D_DELETE,
     D_LAST_ERROR,
     D_LAST_CAPTURE,
+    D_ATTENTION,
     D__COUNT
 };
 
@@ -71,6 +72,10 @@ static const char *const dsql[D__COUNT] = {
               "ORDER BY id LIMIT ?4",
     [D_DELETE] = "DELETE FROM upload_tracking WHERE id = ?1",
     [D_LAST_CAPTURE] = "SELECT MAX(last_attempt_ms) FROM camera_status",
+    [D_ATTENTION] = "SELECT COALESCE(error_message, ''), COUNT(*), MIN(camera_name), "
+                    "COUNT(DISTINCT camera_name) FROM upload_tracking WHERE " WAITING
+                    " AND error_class = 'attention' GROUP BY error_message "
+                    "ORDER BY COUNT(*) DESC, error_message",
     [D_LAST_ERROR] = "SELECT error_message FROM upload_tracking WHERE camera_name = ?1 AND "
                      "upload_status IN ('failed', 'quarantined') AND error_message IS NOT NULL "
                      "ORDER BY COALESCE(last_attempt_ms, 0) DESC, id DESC LIMIT 1",
@@ -404,4 +409,33 @@ enum cs_err store_last_capture(struct store *st, int64_t *when_ms)
 
     *when_ms = 0;
     return err ? err : one_row(st, s, SQLITE_OK, "reading the last capture", read_int, when_ms);
+}
+
+enum cs_err store_attention(struct store *st, const char *camera, struct store_attention *out,
+                            size_t max, size_t *n, int64_t *stills)
+{
+    sqlite3_stmt *s;
+    enum cs_err err = stmt(st, D_ATTENTION, &s);
+    int rc;
+
+    *n = 0;
+    *stills = 0;
+    if (err)
+        return err;
+    rc = bind_camera(s, camera);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *stills += sqlite3_column_int64(s, 1);
+        if (*n < max) {
+            struct store_attention *a = &out[(*n)++];
+            memset(a, 0, sizeof(*a));
+            if (!store__copy_text(s, 0, a->message, sizeof(a->message)))
+                snprintf(a->message, sizeof(a->message), "%.*s", (int)sizeof(a->message) - 1,
+                         (const char *)sqlite3_column_text(s, 0));
+            a->stills = sqlite3_column_int64(s, 1);
+            store__copy_text(s, 2, a->camera, sizeof(a->camera));
+            a->cameras = sqlite3_column_int64(s, 3);
+        }
+        rc = SQLITE_OK;
+    }
+    return store__finish(st, s, rc == SQLITE_DONE ? SQLITE_OK : rc, "reading what needs a person");
 }

@@ -230,6 +230,73 @@ static void add_message(struct dl_result *r, const char *fmt, ...)
     va_end(ap);
 }
 
+/* What a person should do about a failure that needs one (SUPABASE.md
+ * 1.3, 1.5, 1.8), naming the bucket or table; "" when nothing specific. */
+static void add_action(struct dl_result *r, enum dl_step step, const struct dl_where *w, long http,
+                       long inner, const struct body_info *bi)
+{
+    const char *b = w && w->bucket ? w->bucket : "(unknown)";
+    const char *t = w && w->table ? w->table : "(unknown)";
+    bool auth = http == 401 || http == 403 || inner == 401 || inner == 403 ||
+                !strcmp(bi->code, "InvalidRequest");
+    bool rls = strstr(bi->message, "row-level security") != NULL;
+
+    if (step == DL_STEP_OBJECT) {
+        if (!strcmp(bi->code, "NoSuchBucket") || strstr(bi->message, "Bucket not found"))
+            add_message(r,
+                        " - bucket \"%s\" does not exist in this project: create it in "
+                        "Supabase Storage, or set [upload] bucket",
+                        b);
+        else if (rls)
+            add_message(r,
+                        " - row-level security refused the upload: give the API key's role "
+                        "an INSERT policy on storage.objects for bucket \"%s\"",
+                        b);
+        else if (auth)
+            add_message(r,
+                        " - Storage refused the API key (bucket \"%s\"): check [upload] key "
+                        "or key_file (this project's anon or service key)",
+                        b);
+        else if (inner == 413 || http == 413)
+            add_message(r,
+                        " - bucket \"%s\" takes no object this large: raise its file size "
+                        "limit",
+                        b);
+        else if (inner == 415 || http == 415)
+            add_message(r,
+                        " - bucket \"%s\" does not take this type: allow image/jpeg in its "
+                        "allowed MIME types",
+                        b);
+    } else if (step == DL_STEP_ROW) {
+        if (!strcmp(bi->code, "42501") || rls)
+            add_message(r,
+                        " - the API key's role may not insert into table \"%s\": give it an "
+                        "INSERT policy (row-level security) and the INSERT grant",
+                        t);
+        else if (auth || !strncmp(bi->code, "PGRST3", 6))
+            add_message(r,
+                        " - the REST API refused the API key (table \"%s\"): check [upload] "
+                        "key or key_file (this project's anon or service key)",
+                        t);
+        else if (!strcmp(bi->code, "PGRST205") || http == 404)
+            add_message(r,
+                        " - table \"%s\" does not exist or is not exposed: create it, or "
+                        "set [upload] table",
+                        t);
+        else if (!strcmp(bi->code, "PGRST204") || !strcmp(bi->code, "42703"))
+            add_message(r,
+                        " - table \"%s\" lacks a column camsnap sends (image_id, image_url, "
+                        "camera_name, restaurant_id, capture_timestamp, resolution, "
+                        "file_size_kb): add it",
+                        t);
+        else
+            add_message(r,
+                        " - table \"%s\" refused the row: check its columns and "
+                        "constraints",
+                        t);
+    }
+}
+
 void upload_classify(enum dl_step step, const struct dl_where *w, long http, const char *body,
                      size_t len, struct dl_result *r)
 {
@@ -251,15 +318,15 @@ void upload_classify(enum dl_step step, const struct dl_where *w, long http, con
     if ((r->cls == DL_OK || r->cls == DL_EXISTS) && !why)
         return;
     if (bi.status_code[0] || bi.code[0] || bi.message[0])
-        add_message(r, " (%s%s%s%s%s%s)", bi.status_code[0] ? "statusCode " : "", bi.status_code,
-                    bi.code[0] ? (bi.status_code[0] ? " " : "") : "", bi.code,
+        add_message(r, " (%s%s%s%s%s%.160s)", bi.status_code[0] ? "statusCode " : "",
+                    bi.status_code, bi.code[0] ? (bi.status_code[0] ? " " : "") : "", bi.code,
                     bi.message[0] ? ": " : "", bi.message);
     if (why)
         add_message(r, ": %s", why);
     if (why && bi.key[0] && r->cls == DL_ATTENTION && w && w->bucket && w->path)
-        add_message(r, " (%s, not %s/%s)", bi.key, w->bucket, w->path);
-    if (r->cls == DL_ATTENTION && (http == 401 || http == 403 || inner == 401 || inner == 403))
-        add_message(r, " - check the API key and the row-level security policies");
+        add_message(r, " (%.100s, not %s/%s)", bi.key, w->bucket, w->path);
+    else if (r->cls == DL_ATTENTION || r->cls == DL_PERMANENT)
+        add_action(r, step, w, http, inner, &bi);
 }
 
 /* ---- requests -------------------------------------------------------------- */

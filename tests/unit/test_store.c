@@ -470,6 +470,46 @@ static void test_migrates_v4_database(void **state)
     assert_string_equal(text, "success");
 }
 
+/* What needs a person: the attention errors of waiting stills, grouped,
+ * most stills first, per camera or all; delivered ones no longer count. */
+static void test_attention(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f->db);
+    struct store_attention a[1];
+    size_t n;
+    int64_t stills, id[4];
+    const char *cams[4] = {"c1", "c2", "c2", "c1"};
+    char name[32];
+
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "camera_%s/%d.jpg", cams[i], i);
+        struct still_info si = still(name, cams[i], 1000 + i, 10);
+        assert_int_equal(store_add_still(st, &si, &id[i]), CS_OK);
+    }
+    assert_int_equal(store_attention(st, NULL, a, 1, &n, &stills), CS_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(stills, 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_attempt_failed(st, id[i], 1, 2, "attention",
+                                              i < 2 ? "bucket \"NOPE\" does not exist" : "key"),
+                         CS_OK);
+    assert_int_equal(store_attempt_failed(st, id[3], 1, 2, "retry", "HTTP 503"), CS_OK);
+    assert_int_equal(store_attention(st, NULL, a, 1, &n, &stills), CS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(stills, 3);
+    assert_string_equal(a[0].message, "bucket \"NOPE\" does not exist");
+    assert_int_equal(a[0].stills, 2);
+    assert_int_equal(a[0].cameras, 2);
+    assert_string_equal(a[0].camera, "c1");
+    assert_int_equal(store_attention(st, "c1", a, 1, &n, &stills), CS_OK);
+    assert_int_equal(stills, 1);
+    assert_int_equal(store_delivered(st, id[0], "u", 3), CS_OK);
+    assert_int_equal(store_attention(st, NULL, a, 1, &n, &stills), CS_OK);
+    assert_int_equal(stills, 2);
+    store_close(st);
+}
+
 /* ---- stills --------------------------------------------------------------- */
 
 static void test_add_then_duplicate(void **state)
@@ -853,6 +893,7 @@ int main(void)
         DIR_TEST(test_migrates_legacy_database),
         DIR_TEST(test_migrates_v3_database),
         DIR_TEST(test_migrates_v4_database),
+        DIR_TEST(test_attention),
         DIR_TEST(test_verify_failures),
         cmocka_unit_test(test_add_then_duplicate),
         DIR_TEST(test_columns_written),

@@ -284,6 +284,67 @@ static void auth_failures_say_what_to_check(void **state)
     assert_null(strstr(r.message, "API key"));
 }
 
+/* What needs a person names the bucket or the table and says what to do. */
+static void needs_a_person_says_what_to_do(void **state)
+{
+    static const struct {
+        enum dl_step step;
+        long http;
+        const char *body;
+        const char *must[3];
+    } cases[] = {
+        {OBJ,
+         400,
+         "{\"statusCode\":\"404\",\"error\":\"Bucket not found\",\"message\":\"Bucket "
+         "not found\",\"code\":\"NoSuchBucket\"}",
+         {"bucket \"ASE\"", "create it", "[upload] bucket"}},
+        {OBJ,
+         400,
+         "{\"statusCode\":\"403\",\"error\":\"Unauthorized\",\"message\":\"new row "
+         "violates row-level security policy\",\"code\":\"AccessDenied\"}",
+         {"INSERT policy on storage.objects", "bucket \"ASE\""}},
+        {OBJ,
+         400,
+         "{\"statusCode\":\"403\",\"error\":\"Unauthorized\",\"message\":\"signature "
+         "verification failed\",\"code\":\"AccessDenied\"}",
+         {"API key", "bucket \"ASE\"", "key_file"}},
+        {OBJ,
+         400,
+         "{\"statusCode\":\"413\",\"error\":\"Payload too large\",\"message\":\"The "
+         "object exceeded the maximum allowed size\",\"code\":\"EntityTooLarge\"}",
+         {"bucket \"ASE\"", "file size limit"}},
+        {ROW,
+         401,
+         "{\"code\":\"42501\",\"details\":null,\"hint\":null,\"message\":\"new row "
+         "violates row-level security policy for table \\\"ASE_Snapshot\\\"\"}",
+         {"table \"ASE_Snapshot\"", "INSERT policy"}},
+        {ROW,
+         401,
+         "{\"code\":\"PGRST301\",\"message\":\"JWSError JWSInvalidSignature\"}",
+         {"API key", "table \"ASE_Snapshot\""}},
+        {ROW,
+         404,
+         "{\"code\":\"PGRST205\",\"message\":\"Could not find the table "
+         "'public.ASE_Snapshot' in the schema cache\"}",
+         {"table \"ASE_Snapshot\"", "[upload] table"}},
+        {ROW,
+         400,
+         "{\"code\":\"PGRST204\",\"message\":\"Could not find the 'file_size_kb' "
+         "column of 'ASE_Snapshot' in the schema cache\"}",
+         {"table \"ASE_Snapshot\"", "lacks a column"}},
+    };
+    struct dl_result r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        upload_classify(cases[i].step, &here, cases[i].http, cases[i].body, strlen(cases[i].body),
+                        &r);
+        for (int k = 0; k < 3 && cases[i].must[k]; k++)
+            if (!strstr(r.message, cases[i].must[k]))
+                fail_msg("message \"%s\" lacks \"%s\"", r.message, cases[i].must[k]);
+    }
+}
+
 /* Storage's Key names what was stored: another one is not our object. */
 static void success_key_must_be_ours(void **state)
 {
@@ -410,6 +471,7 @@ int main(void)
         cmocka_unit_test(verify_answers_retry_only_when_transient),
         cmocka_unit_test(auth_failures_say_what_to_check),
         cmocka_unit_test(success_key_must_be_ours),
+        cmocka_unit_test(needs_a_person_says_what_to_do),
         cmocka_unit_test(numeric_status_code),
         cmocka_unit_test(body_length_is_respected),
         cmocka_unit_test(odd_bodies_never_crash),
