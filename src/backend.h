@@ -67,6 +67,7 @@ struct backend_ops {
     enum cs_err (*start)(void *state, struct dl_request *req);
     int (*poll)(void *state, int timeout_ms, backend_done_fn done, void *ctx);
     void (*wakeup)(void *state);
+    void (*cancel)(void *state);
     void (*object_url)(void *state, const char *path, char *out, size_t outsz);
     void (*free)(void *state);
 };
@@ -84,6 +85,12 @@ const char *backend_name(const struct backend *be);
 enum cs_err backend_start(struct backend *be, struct dl_request *req);
 int backend_poll(struct backend *be, int timeout_ms, backend_done_fn done, void *ctx);
 void backend_wakeup(struct backend *be);
+
+/* Abandons every request in flight at once (a deadline): no callback comes
+ * for them, their requests are the caller's again. What they did remotely
+ * is unknown, and safe to redo (every step is idempotent). Poll first with
+ * timeout 0 to collect the ones already finished. */
+void backend_cancel(struct backend *be);
 
 /* The image_url stored in the row for an object path. */
 void backend_object_url(struct backend *be, const char *path, char *out, size_t outsz);

@@ -303,6 +303,19 @@ static void dir_wakeup(void *state)
     }
 }
 
+/* Work is done in start(): what is queued is finished, and dropped here. */
+static void dir_cancel(void *state)
+{
+    struct dirbe *d = state;
+
+    while (d->head) {
+        struct done_item *it = d->head;
+        d->head = it->next;
+        free(it);
+    }
+    d->tail = &d->head;
+}
+
 static void dir_object_url(void *state, const char *path, char *out, size_t outsz)
 {
     struct dirbe *d = state;
@@ -316,11 +329,7 @@ static void dir_free(void *state)
 
     if (!d)
         return;
-    while (d->head) {
-        struct done_item *it = d->head;
-        d->head = it->next;
-        free(it);
-    }
+    dir_cancel(d);
     close(d->wake[0]);
     close(d->wake[1]);
     free(d);
@@ -360,6 +369,7 @@ const struct backend_ops backend_dir_ops = {
     .start = dir_start,
     .poll = dir_poll,
     .wakeup = dir_wakeup,
+    .cancel = dir_cancel,
     .object_url = dir_object_url,
     .free = dir_free,
 };

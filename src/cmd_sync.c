@@ -22,7 +22,9 @@ static const char usage[] =
     "Shows a progress bar on a terminal, plain lines otherwise, then a summary.\n"
     "\n"
     "  --camera NAME     only this camera's stills\n"
-    "  --wait DURATION   keep retrying failures for up to this long (e.g. 5m)\n"
+    "  --wait DURATION   keep delivering and retrying failures for up to this long\n"
+    "                    (e.g. 5m), then stop: uploads still in flight are abandoned\n"
+    "                    and left for the next run (safe to redo)\n"
     "  -h, --help        this help\n"
     "\n"
     "Exit status: 0 nothing left waiting, 1 stills still waiting or quarantined\n"
@@ -119,6 +121,10 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
     if (sum.last_error[0])
         printf("sync: last error: %s\n", log_escape(sum.last_error, shown, sizeof(shown)));
     cli_print_attention(st->store, camera, "sync: ", stdout);
+    if (sum.interrupted)
+        printf("sync: %lld interrupted at the --wait deadline: left for the next run (safe to "
+               "redo)\n",
+               (long long)sum.interrupted);
     if (got_signal)
         printf("sync: interrupted; what was in flight is safe to redo\n");
     return files || sum.quarantined ? EXIT_PARTIAL : EXIT_OK_;

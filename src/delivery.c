@@ -634,6 +634,32 @@ static bool stopping(const struct delivery_opts *o)
     return o->stop && atomic_load(o->stop);
 }
 
+/* The sync --wait deadline: what finished is taken, what is still in flight
+ * is abandoned, left as the store has it (every step is safe to redo). */
+static void interrupt(struct delivery *d)
+{
+    backend_poll(d->be, 0, on_done, d);
+    backend_cancel(d->be);
+    for (int i = 0; i < MAX_JOBS; i++) {
+        if (!d->jobs[i].active)
+            continue;
+        log_info(d->jobs[i].due.camera_name,
+                 "delivery of %s: interrupted at the --wait deadline "
+                 "(left for the next run)",
+                 d->jobs[i].due.filename);
+        d->sum->interrupted++;
+        job_release(&d->jobs[i]);
+    }
+}
+
+/* How long a poll with requests in flight may wait. */
+static int busy_wait_ms(int64_t until_mono)
+{
+    int64_t left = until_mono ? until_mono - clock_mono_ms() : 1000;
+
+    return left > 1000 ? 1000 : left < 1 ? 1 : (int)left;
+}
+
 enum cs_err delivery_run(struct delivery *d, const struct delivery_opts *opts,
                          struct delivery_summary *sum)
 {
@@ -645,17 +671,21 @@ enum cs_err delivery_run(struct delivery *d, const struct delivery_opts *opts,
     d->opts = opts;
     d->sum = sum;
     for (;;) {
+        if (until_mono && clock_mono_ms() >= until_mono) {
+            interrupt(d);
+            break;
+        }
         size_t started = stopping(opts) ? 0 : fill(d, opts->sync ? start_wall : 0);
         sum->in_flight = d->in_flight;
         if (d->in_flight > 0) {
-            backend_poll(d->be, 1000, on_done, d);
+            backend_poll(d->be, busy_wait_ms(until_mono), on_done, d);
             continue;
         }
         if (stopping(opts))
             break;
         if (opts->sync && !started) {
             bool held = clock_mono_ms() < d->hold_until_mono;
-            if (!until_mono || clock_mono_ms() >= until_mono)
+            if (!until_mono)
                 break;
             if (!held && store_backlog(d->st, opts->camera, &files, &bytes) == CS_OK && !files)
                 break;
@@ -663,5 +693,6 @@ enum cs_err delivery_run(struct delivery *d, const struct delivery_opts *opts,
         if (!started)
             backend_poll(d->be, idle_wait_ms(d, until_mono), on_done, d);
     }
+    sum->in_flight = d->in_flight;
     return CS_OK;
 }

@@ -31,6 +31,7 @@ struct delivery_summary {
     int64_t quarantined;        /* permanent refusals and conflicts: kept, not retried */
     int64_t missing;            /* local file gone */
     int64_t unverified;         /* delivered, "already there" not provable ours (plain names) */
+    int64_t interrupted;        /* abandoned in flight at the sync --wait deadline */
     int64_t bytes;              /* object bytes sent successfully */
     int64_t in_flight;
     char last_error[384];
@@ -39,7 +40,8 @@ struct delivery_summary {
 struct delivery_opts {
     const char *camera;         /* NULL: every camera */
     bool sync;                  /* deliver what is waiting now, then return */
-    int64_t wait_ms;            /* sync: keep retrying failures this long */
+    int64_t wait_ms;            /* sync: keep delivering and retrying this long, then
+                                 * return, abandoning what is in flight (0: one pass) */
     atomic_bool *stop;          /* set by another thread to stop (may be NULL) */
     /* Called after each still settles (progress output). May be NULL. */
     void (*progress)(void *ctx, const struct delivery_summary *s);
@@ -55,9 +57,11 @@ enum cs_err delivery_new(const struct config *cfg, struct store *st, struct spoo
                          struct delivery **out, char *err, size_t errsz);
 void delivery_free(struct delivery *d);
 
-/* Runs until opts->stop is set or (sync) nothing more is due. In-flight
- * requests are finished (bounded by the upload timeout) before returning;
- * anything interrupted is safe to redo. */
+/* Runs until opts->stop is set or (sync) nothing more is due, or the sync's
+ * wait_ms has passed. After a stop, in-flight requests are finished
+ * (bounded by the upload timeout) before returning; at the wait_ms
+ * deadline they are abandoned at once (sum->interrupted). Anything
+ * interrupted is safe to redo. */
 enum cs_err delivery_run(struct delivery *d, const struct delivery_opts *opts,
                          struct delivery_summary *sum);
 

@@ -45,7 +45,7 @@ struct sb_req {
     struct hash_sha256 *hash; /* VERIFY: of every byte read (made on first use) */
     int64_t got;              /* VERIFY: bytes read */
     bool too_big;             /* VERIFY: stopped reading past req->len + RESPONSE_MAX */
-    struct sb_req *next_free;
+    struct sb_req *next;      /* in sb->free_list, or in sb->in_flight */
 };
 
 struct sb {
@@ -56,7 +56,8 @@ struct sb {
     int image_url_public;
     long connect_timeout_ms, timeout_ms;
     struct sb_req *free_list;
-    int active;                 /* transfers added to the multi handle */
+    struct sb_req *in_flight; /* transfers added to the multi handle */
+    int active;               /* how many */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -387,7 +388,7 @@ static struct sb_req *get_req(struct sb *sb)
     struct sb_req *q = sb->free_list;
 
     if (q) {
-        sb->free_list = q->next_free;
+        sb->free_list = q->next;
         curl_easy_reset(q->easy);
         q->resp_len = 0;
         return q;
@@ -409,8 +410,23 @@ static void put_req(struct sb *sb, struct sb_req *q)
     curl_slist_free_all(q->headers);
     q->headers = NULL;
     q->req = NULL;
-    q->next_free = sb->free_list;
+    q->next = sb->free_list;
     sb->free_list = q;
+}
+
+/* Takes q off the in-flight list and the multi handle (which aborts it if
+ * it is still running), and makes it free. */
+static void finish_req(struct sb *sb, struct sb_req *q)
+{
+    for (struct sb_req **p = &sb->in_flight; *p; p = &(*p)->next) {
+        if (*p == q) {
+            *p = q->next;
+            break;
+        }
+    }
+    curl_multi_remove_handle(sb->multi, q->easy);
+    sb->active--;
+    put_req(sb, q);
 }
 
 /* Appends "/seg" for each '/'-separated segment of path, percent-encoded. */
@@ -527,6 +543,8 @@ static enum cs_err sb_start(void *state, struct dl_request *req)
         put_req(sb, q);
         return CS_NOMEM;
     }
+    q->next = sb->in_flight;
+    sb->in_flight = q;
     sb->active++;
     return CS_OK;
 }
@@ -589,10 +607,8 @@ static int sb_poll(void *state, int timeout_ms, backend_done_fn done, void *ctx)
             continue;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
         result_of(sb, q, m->data.result, &r);
-        curl_multi_remove_handle(sb->multi, q->easy);
-        sb->active--;
         struct dl_request *req = q->req;
-        put_req(sb, q);
+        finish_req(sb, q);
         done(ctx, req, &r);
         finished++;
     }
@@ -604,6 +620,14 @@ static void sb_wakeup(void *state)
     struct sb *sb = state;
 
     curl_multi_wakeup(sb->multi);
+}
+
+static void sb_cancel(void *state)
+{
+    struct sb *sb = state;
+
+    while (sb->in_flight)
+        finish_req(sb, sb->in_flight);
 }
 
 static void sb_object_url(void *state, const char *path, char *out, size_t outsz)
@@ -622,9 +646,10 @@ static void sb_free(void *state)
 
     if (!sb)
         return;
+    sb_cancel(sb);
     while (sb->free_list) {
         struct sb_req *q = sb->free_list;
-        sb->free_list = q->next_free;
+        sb->free_list = q->next;
         free_req(q);
     }
     curl_multi_cleanup(sb->multi);
@@ -680,6 +705,7 @@ const struct backend_ops backend_supabase_ops = {
     .start = sb_start,
     .poll = sb_poll,
     .wakeup = sb_wakeup,
+    .cancel = sb_cancel,
     .object_url = sb_object_url,
     .free = sb_free,
 };
