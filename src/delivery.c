@@ -218,7 +218,7 @@ static void record_error(struct delivery *d, enum cs_err rc)
     hold_back(d, 0, false);
 }
 
-/* verify: a transient failure of the size check, counted towards its bound. */
+/* verify: a transient failure of the reading back, counted towards its bound. */
 static void job_failed(struct job *j, const struct dl_result *r, bool verify)
 {
     struct delivery *d = j->d;

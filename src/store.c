@@ -206,7 +206,8 @@ static const char *const migrations[] = {
           "CREATE INDEX IF NOT EXISTS upload_tracking_status_age "
           "ON upload_tracking (upload_status, capture_ms, id);"
           "PRAGMA user_version = 3;",
-    /* Transient failures of the size check after "already exists": bounded
+    /* Transient failures of the size check after "already exists" (now the
+     * reading back of the object): bounded
      * per still, and counted here so that a restart does not reset the bound. */
     [4] = "ALTER TABLE upload_tracking ADD COLUMN verify_failures INTEGER NOT NULL DEFAULT 0;"
           "PRAGMA user_version = 4;",

@@ -172,7 +172,7 @@ struct store_due {
     int remote_step;            /* 0 or 1 */
     int64_t attempts;
     char image_id[STORE_IMAGE_ID_LEN + 1]; /* "" until first attempt */
-    /* How often the size check after "already exists" failed transiently
+    /* How often the reading back after "already exists" failed transiently
      * (bounded by DELIVERY_VERIFY_ATTEMPTS). */
     int64_t verify_failures;
 };
@@ -212,7 +212,7 @@ enum cs_err store_backlog(struct store *st, const char *camera, int64_t *files, 
  *                         ("retry", "attention"), error_message
  *   store_verify_failed:  as store_attempt_failed with error_class "retry",
  *                         and verify_failures+1 (a transient failure of the
- *                         size check; persisted so that restarts keep the bound)
+ *                         reading back; persisted so that restarts keep the bound)
  *   store_quarantine_id:  -> quarantined with reason (kept, never retried) */
 enum cs_err store_set_names(struct store *st, int64_t id, const char *object_name,
                             const char *image_id);
