@@ -177,9 +177,11 @@ int64_t cli_print_attention(struct store *st, const char *camera, const char *pr
     fprintf(out, "%sNEEDS A PERSON: %lld still(s) wait until this is fixed:\n", prefix,
             (long long)stills);
     for (size_t i = 0; i < n; i++) {
+        char others[48] = "";
+        if (a[i].cameras > 1)
+            snprintf(others, sizeof(others), " and %lld other(s)", (long long)a[i].cameras - 1);
         fprintf(out, "%s  %lld still(s), camera %s%s: %s\n", prefix, (long long)a[i].stills,
-                a[i].camera, a[i].cameras > 1 ? " and others" : "",
-                log_escape(a[i].message, text, sizeof(text)));
+                a[i].camera, others, log_escape(a[i].message, text, sizeof(text)));
         shown += a[i].stills;
     }
     if (shown < stills)

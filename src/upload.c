@@ -42,7 +42,7 @@ struct sb_req {
     struct dl_request *req;
     char *resp; /* the start of the answer, for classifying */
     size_t resp_len;
-    struct hash_sha256 *hash; /* VERIFY: of every byte read (made on first use) */
+    struct hash_sha256 *hash; /* VERIFY: of every byte read */
     int64_t got;              /* VERIFY: bytes read */
     bool too_big;             /* VERIFY: stopped reading past req->len + RESPONSE_MAX */
     struct sb_req *next;      /* in sb->free_list, or in sb->in_flight */
@@ -70,13 +70,12 @@ static void curl_init_once(void)
 /* ---- classification (pure) ------------------------------------------------ */
 
 struct body_info {
-    bool object;                /* the body is a JSON object */
     bool array;                 /* the body is a JSON array */
     char status_code[16];       /* Storage's string statusCode, "" if none */
     char code[48];              /* Storage code / PostgREST SQLSTATE or PGRST code */
     char message[200];
     char key[512];    /* Storage's success: "Key" = bucket/path, "" if none */
-    bool error_shape; /* an error envelope: statusCode, or code/error with a message */
+    bool error_shape; /* an error envelope: statusCode, error, or code with a message */
 };
 
 static void copy_string(json_t *root, const char *name, char *out, size_t outsz)
@@ -95,7 +94,7 @@ static void read_body(const char *body, size_t len, struct body_info *bi)
     if (!body || !len || !(root = json_loadb(body, len, 0, NULL)))
         return;
     bi->array = json_is_array(root);
-    if ((bi->object = json_is_object(root))) {
+    if (json_is_object(root)) {
         if ((v = json_object_get(root, "statusCode")) && json_is_string(v))
             snprintf(bi->status_code, sizeof(bi->status_code), "%s", json_string_value(v));
         else if (v && json_is_integer(v))
@@ -106,9 +105,8 @@ static void read_body(const char *body, size_t len, struct body_info *bi)
         if (!bi->message[0])
             copy_string(root, "error", bi->message, sizeof(bi->message));
         copy_string(root, "Key", bi->key, sizeof(bi->key));
-        bi->error_shape = json_object_get(root, "statusCode") ||
-                          ((json_object_get(root, "code") || json_object_get(root, "error")) &&
-                           (json_object_get(root, "message") || json_object_get(root, "error")));
+        bi->error_shape = json_object_get(root, "statusCode") || json_object_get(root, "error") ||
+                          (json_object_get(root, "code") && json_object_get(root, "message"));
     }
     json_decref(root);
 }
