@@ -66,6 +66,11 @@ void backend_wakeup(struct backend *be)
     be->ops->wakeup(be->state);
 }
 
+void backend_cancel(struct backend *be)
+{
+    be->ops->cancel(be->state);
+}
+
 void backend_object_url(struct backend *be, const char *path, char *out, size_t outsz)
 {
     be->ops->object_url(be->state, path, out, outsz);

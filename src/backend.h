@@ -23,9 +23,9 @@
 #include "err.h"
 
 enum dl_step {
-    DL_STEP_OBJECT = 1,         /* store the image bytes */
-    DL_STEP_ROW = 2,            /* insert the table row */
-    DL_STEP_VERIFY = 3,         /* read the stored object's size (after "exists") */
+    DL_STEP_OBJECT = 1, /* store the image bytes */
+    DL_STEP_ROW = 2,    /* insert the table row */
+    DL_STEP_VERIFY = 3, /* read the stored object back (after "exists") */
 };
 
 enum dl_class {
@@ -41,14 +41,18 @@ struct dl_result {
     enum dl_class cls;
     long http_status;           /* 0 when no answer */
     int64_t retry_after_ms;     /* from Retry-After, 0 when none */
-    int64_t remote_size;        /* DL_STEP_VERIFY: -1 when unknown */
+    int64_t remote_size;        /* DL_STEP_VERIFY, cls DL_OK: bytes read, -1 when unknown;
+                                 * past len + a margin the reading stops */
+    char remote_sha256[65];     /* DL_STEP_VERIFY, cls DL_OK: of the bytes read, "" when
+                                 * unknown or cut short */
     char message[384];          /* for logs and error_message; no secrets */
 };
 
 struct dl_request {
     enum dl_step step;
     const char *path;           /* object path in the bucket, "camera_27/..." */
-    const uint8_t *data;        /* OBJECT: the bytes (borrowed until done) */
+    const uint8_t *data;        /* OBJECT: the bytes (borrowed until done); VERIFY: what
+                                 * the object should hold (len bounds the reading) */
     size_t len;
     const char *content_type;   /* OBJECT */
     const char *row_json;       /* ROW: the row as JSON (borrowed until done) */
@@ -63,6 +67,7 @@ struct backend_ops {
     enum cs_err (*start)(void *state, struct dl_request *req);
     int (*poll)(void *state, int timeout_ms, backend_done_fn done, void *ctx);
     void (*wakeup)(void *state);
+    void (*cancel)(void *state);
     void (*object_url)(void *state, const char *path, char *out, size_t outsz);
     void (*free)(void *state);
 };
@@ -81,13 +86,31 @@ enum cs_err backend_start(struct backend *be, struct dl_request *req);
 int backend_poll(struct backend *be, int timeout_ms, backend_done_fn done, void *ctx);
 void backend_wakeup(struct backend *be);
 
+/* Abandons every request in flight at once (a deadline): no callback comes
+ * for them, their requests are the caller's again. What they did remotely
+ * is unknown, and safe to redo (every step is idempotent). Poll first with
+ * timeout 0 to collect the ones already finished. */
+void backend_cancel(struct backend *be);
+
 /* The image_url stored in the row for an object path. */
 void backend_object_url(struct backend *be, const char *path, char *out, size_t outsz);
 
-/* Classifies a Storage (step OBJECT/VERIFY) or PostgREST (step ROW) answer.
- * body may be NULL. Pure; exported for tests and fuzzing. */
-void upload_classify(enum dl_step step, long http_status, const char *body, size_t len,
-                     struct dl_result *r);
+/* Where an answer came from: the names its checks and messages use. */
+struct dl_where {
+    const char *bucket; /* Storage bucket (may be NULL) */
+    const char *table;  /* PostgREST table (may be NULL) */
+    const char *path;   /* object path in the bucket; NULL: Key not compared */
+};
+
+/* Classifies a Storage (step OBJECT/VERIFY) or PostgREST (step ROW) answer
+ * from its status AND its body: success only in the shape the service
+ * documents (Storage: 200 with {"Key": "<bucket>/<path>"}; PostgREST: 201,
+ * empty or an array), so a 2xx whose body says failure is that failure and
+ * an odd 2xx is tried again (every step is idempotent). body may be NULL;
+ * w may be NULL (no Key comparison, generic words). Pure; exported for
+ * tests and fuzzing. */
+void upload_classify(enum dl_step step, const struct dl_where *w, long http_status,
+                     const char *body, size_t len, struct dl_result *r);
 
 extern const struct backend_ops backend_supabase_ops;
 extern const struct backend_ops backend_dir_ops;

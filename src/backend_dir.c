@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "hash.h"
 
 struct done_item {
     struct dl_request *req;
@@ -227,15 +228,26 @@ fail:
              strerror(errno));
 }
 
+/* Reads the object back: its size and SHA-256. */
 static void verify(struct dirbe *d, const struct dl_request *req, struct dl_result *r)
 {
     char path[PATH_MAX];
     struct stat st;
+    int fd;
 
     snprintf(path, sizeof(path), "%s/%s/%s", d->root, d->bucket, req->path);
-    r->cls = DL_OK;
-    r->remote_size = stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
-    snprintf(r->message, sizeof(r->message), "remote size %lld", (long long)r->remote_size);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 ||
+        hash_sha256_fd(fd, r->remote_sha256) != CS_OK) {
+        r->cls = errno == ENOENT ? DL_ATTENTION : DL_RETRY;
+        snprintf(r->message, sizeof(r->message), "reading %.200s back: %s", req->path,
+                 strerror(errno));
+    } else {
+        r->cls = DL_OK;
+        r->remote_size = (int64_t)st.st_size;
+        snprintf(r->message, sizeof(r->message), "remote size %lld", (long long)r->remote_size);
+    }
+    if (fd >= 0)
+        close(fd);
 }
 
 static enum cs_err dir_start(void *state, struct dl_request *req)
@@ -291,6 +303,19 @@ static void dir_wakeup(void *state)
     }
 }
 
+/* Work is done in start(): what is queued is finished, and dropped here. */
+static void dir_cancel(void *state)
+{
+    struct dirbe *d = state;
+
+    while (d->head) {
+        struct done_item *it = d->head;
+        d->head = it->next;
+        free(it);
+    }
+    d->tail = &d->head;
+}
+
 static void dir_object_url(void *state, const char *path, char *out, size_t outsz)
 {
     struct dirbe *d = state;
@@ -304,11 +329,7 @@ static void dir_free(void *state)
 
     if (!d)
         return;
-    while (d->head) {
-        struct done_item *it = d->head;
-        d->head = it->next;
-        free(it);
-    }
+    dir_cancel(d);
     close(d->wake[0]);
     close(d->wake[1]);
     free(d);
@@ -348,6 +369,7 @@ const struct backend_ops backend_dir_ops = {
     .start = dir_start,
     .poll = dir_poll,
     .wakeup = dir_wakeup,
+    .cancel = dir_cancel,
     .object_url = dir_object_url,
     .free = dir_free,
 };

@@ -306,3 +306,32 @@ int cli_usage(const char *usage, bool help)
     fputs(usage, help ? stdout : stderr);
     return help ? EXIT_OK_ : EXIT_USAGE;
 }
+
+int64_t cli_print_attention(struct store *st, const char *camera, const char *prefix, FILE *out)
+{
+    struct store_attention a[5];
+    char text[1600];
+    size_t n = 0;
+    int64_t stills = 0, shown = 0;
+
+    if (store_attention(st, camera, a, sizeof(a) / sizeof(a[0]), &n, &stills)) {
+        fprintf(out, "%scannot tell what needs a person: %s\n", prefix, store_last_error(st));
+        return -1;
+    }
+    if (!stills)
+        return 0;
+    fprintf(out, "%sNEEDS A PERSON: %lld still(s) wait until this is fixed:\n", prefix,
+            (long long)stills);
+    for (size_t i = 0; i < n; i++) {
+        char others[48] = "";
+        if (a[i].cameras > 1)
+            snprintf(others, sizeof(others), " and %lld other(s)", (long long)a[i].cameras - 1);
+        fprintf(out, "%s  %lld still(s), camera %s%s: %s\n", prefix, (long long)a[i].stills,
+                a[i].camera, others, log_escape(a[i].message, text, sizeof(text)));
+        shown += a[i].stills;
+    }
+    if (shown < stills)
+        fprintf(out, "%s  %lld more still(s) with other errors (see stats --json)\n", prefix,
+                (long long)(stills - shown));
+    return stills;
+}

@@ -80,6 +80,13 @@ int64_t cli_disk_free(const struct config *cfg, bool *full);
  * stderr after a usage error (returns EXIT_USAGE). */
 int cli_usage(const char *usage, bool help);
 
+/* Prints, prominently, the failures that need a person among the waiting
+ * stills of camera (or all) - each with its stills and cameras, the error
+ * naming the bucket or table and what to do, escaped - each line starting
+ * with prefix. Prints nothing when there are none. Returns how many stills
+ * wait on a person, or -1 when the database could not tell (said on out). */
+int64_t cli_print_attention(struct store *st, const char *camera, const char *prefix, FILE *out);
+
 /* Prints a round's results as a table, one line per camera. */
 struct capture_result;
 void cli_print_round(const struct capture_result *res, size_t n, FILE *out);

@@ -6,14 +6,17 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "log.h"
 #include "units.h"
 
 static const char usage[] =
     "usage: camsnap [-c FILE] stats [--json]\n"
     "\n"
-    "Counts of stills per status and camera, the delivery success rate, the\n"
-    "local queue (files and bytes waiting for delivery), the oldest pending\n"
-    "still, each camera's failure streak and last error, and the free space.\n"
+    "What needs a person first (a refused key, a missing bucket or table,\n"
+    "row-level security: the stills waiting on it and what to do), then counts\n"
+    "of stills per status and camera, the delivery success rate, the local\n"
+    "queue (files and bytes waiting for delivery), the oldest pending still,\n"
+    "each camera's failure streak and last error, and the free space.\n"
     "Only reads: takes no lock, creates and changes nothing.\n"
     "\n"
     "  --json       machine-readable output (one JSON object)\n"
@@ -40,11 +43,42 @@ static json_t *counts_json(const int64_t *count)
     return o;
 }
 
+/* Error texts come from cameras and servers: shown escaped (as in the log),
+ * so that they can neither break a line nor drive a terminal, and are
+ * always valid UTF-8 for JSON. NULL for "". */
+static json_t *text_json(const char *text)
+{
+    char buf[1024];
+
+    return text[0] ? json_string(log_escape(text, buf, sizeof(buf))) : json_null();
+}
+
 static json_t *time_json(int64_t ms)
 {
     char iso[40];
 
     return ms ? json_string(clock_format_iso(ms, 0, iso, sizeof(iso))) : json_null();
+}
+
+/* The failures that need a person, most stills first (at most 20 kinds). */
+static json_t *attention_json(struct store *st)
+{
+    struct store_attention a[20];
+    json_t *arr = json_array();
+    size_t n = 0;
+    int64_t stills;
+
+    if (store_attention(st, NULL, a, sizeof(a) / sizeof(a[0]), &n, &stills))
+        return json_null();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "error", text_json(a[i].message));
+        json_object_set_new(o, "stills", json_integer(a[i].stills));
+        json_object_set_new(o, "cameras", json_integer(a[i].cameras));
+        json_object_set_new(o, "camera", json_string(a[i].camera));
+        json_array_append_new(arr, o);
+    }
+    return arr;
 }
 
 static void print_json(const struct cli_state *st, const struct store_stats *s)
@@ -64,6 +98,8 @@ static void print_json(const struct cli_state *st, const struct store_stats *s)
     disk = cli_disk_free(st->cfg, &full);
     json_object_set_new(root, "disk_free_bytes", disk >= 0 ? json_integer(disk) : json_null());
     json_object_set_new(root, "disk_full", json_boolean(full));
+    json_object_set_new(root, "unverified", json_integer(s->unverified));
+    json_object_set_new(root, "needs_a_person", attention_json(st->store));
     for (size_t i = 0; i < s->n_cameras; i++) {
         const struct store_camera_stats *c = &s->cameras[i];
         json_t *o = json_object();
@@ -73,11 +109,9 @@ static void print_json(const struct cli_state *st, const struct store_stats *s)
         json_object_set_new(o, "queue_bytes", json_integer(c->pending_bytes));
         json_object_set_new(o, "oldest_pending", time_json(c->oldest_pending_ms));
         json_object_set_new(o, "consecutive_failures", json_integer(c->consecutive_failures));
-        json_object_set_new(o, "last_error", c->last_error[0] ? json_string(c->last_error)
-                                                              : json_null());
-        json_object_set_new(o, "last_upload_error", c->last_upload_error[0]
-                                                        ? json_string(c->last_upload_error)
-                                                        : json_null());
+        json_object_set_new(o, "unverified", json_integer(c->unverified));
+        json_object_set_new(o, "last_error", text_json(c->last_error));
+        json_object_set_new(o, "last_upload_error", text_json(c->last_upload_error));
         json_object_set_new(o, "last_success", time_json(c->last_success_ms));
         json_array_append_new(cams, o);
     }
@@ -103,10 +137,12 @@ static void print_disk(const struct cli_state *st)
 
 static void print_text(const struct cli_state *st, const struct store_stats *s)
 {
-    char size[32], dur[32], iso[40];
+    char size[32], dur[32], iso[40], err[1024];
     int64_t now = clock_wall_ms();
 
     printf("state directory: %s\n", st->cfg->general.state_dir);
+    if (cli_print_attention(st->store, NULL, "", stdout))
+        printf("\n");
     printf("stills: %lld recorded\n", (long long)s->total);
     for (int i = 0; i < STILL__COUNT; i++)
         printf("  %-12s %8lld\n", store_status_name((enum still_status)i), (long long)s->count[i]);
@@ -121,6 +157,11 @@ static void print_text(const struct cli_state *st, const struct store_stats *s)
                                      sizeof(dur)));
     printf("capture failures recorded: %lld\n", (long long)s->capture_failures);
     print_disk(st);
+    if (s->unverified)
+        printf("UNVERIFIED: %lld delivered still(s) met an object of the same name that the "
+               "key cannot read back: each may be another agent's (see the log); set [upload] "
+               "object_name = digest\n",
+               (long long)s->unverified);
     printf("\n");
     printf("%-16s %8s %8s %7s %8s %6s %10s %6s  %s\n", "CAMERA", "PENDING", "SUCCESS", "FAILED",
            "MISSING", "QUAR.", "QUEUE", "FAILS", "LAST ERROR");
@@ -132,8 +173,9 @@ static void print_text(const struct cli_state *st, const struct store_stats *s)
                (long long)c->count[STILL_QUARANTINED],
                units_format_size(c->pending_bytes, size, sizeof(size)),
                (long long)c->consecutive_failures,
-               c->last_error[0] ? c->last_error
-                                : (c->last_upload_error[0] ? c->last_upload_error : "-"));
+               log_escape(c->last_error[0] ? c->last_error
+                                           : (c->last_upload_error[0] ? c->last_upload_error : "-"),
+                          err, sizeof(err)));
     }
 }
 

@@ -22,7 +22,9 @@ static const char usage[] =
     "Shows a progress bar on a terminal, plain lines otherwise, then a summary.\n"
     "\n"
     "  --camera NAME     only this camera's stills\n"
-    "  --wait DURATION   keep retrying failures for up to this long (e.g. 5m)\n"
+    "  --wait DURATION   keep delivering and retrying failures for up to this long\n"
+    "                    (e.g. 5m), then stop: uploads still in flight are abandoned\n"
+    "                    and left for the next run (safe to redo)\n"
     "  -h, --help        this help\n"
     "\n"
     "Exit status: 0 nothing left waiting, 1 stills still waiting or quarantined\n"
@@ -32,30 +34,44 @@ struct progress {
     bool tty;
     int64_t total;
     int64_t last_print_mono;
+    int64_t printed[2]; /* delivered, failed attempts of the last plain line */
 };
 
-static void on_progress(void *ctx, const struct delivery_summary *s)
+/* A progress line (a bar on a terminal), at most every 2 s on a pipe; with
+ * final, the last state whatever the time, so that the last line agrees
+ * with the summary. */
+static void show_progress(struct progress *p, const struct delivery_summary *s, bool final)
 {
-    struct progress *p = ctx;
     int64_t done = s->delivered + s->quarantined + s->missing, now = clock_mono_ms();
     int width = 30, fill;
+    char need[48] = "";
 
+    if (s->attention)
+        snprintf(need, sizeof(need), " (%lld need a person)", (long long)s->attention);
     if (!p->tty) {
-        if (now - p->last_print_mono >= 2000 || done == p->total) {
-            printf("sync: %lld/%lld delivered, %lld failed attempts\n", (long long)s->delivered,
-                   (long long)p->total, (long long)s->failed_attempts);
+        bool changed = s->delivered != p->printed[0] || s->failed_attempts != p->printed[1];
+        if ((final && changed) || now - p->last_print_mono >= 2000 || done == p->total) {
+            printf("sync: %lld/%lld delivered, %lld failed attempts%s\n", (long long)s->delivered,
+                   (long long)p->total, (long long)s->failed_attempts, need);
             fflush(stdout);
             p->last_print_mono = now;
+            p->printed[0] = s->delivered;
+            p->printed[1] = s->failed_attempts;
         }
         return;
     }
     fill = p->total ? (int)(done * width / p->total) : width;
     if (fill > width)
         fill = width;
-    printf("\r[%.*s%*s] %lld/%lld delivered  %lld failed attempts ", fill,
+    printf("\r[%.*s%*s] %lld/%lld delivered  %lld failed attempts%s ", fill,
            "##############################", width - fill, "", (long long)s->delivered,
-           (long long)p->total, (long long)s->failed_attempts);
+           (long long)p->total, (long long)s->failed_attempts, need);
     fflush(stdout);
+}
+
+static void on_progress(void *ctx, const struct delivery_summary *s)
+{
+    show_progress(ctx, s, false);
 }
 
 static volatile sig_atomic_t got_signal;
@@ -75,7 +91,7 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
     struct delivery_opts o = {.camera = camera, .sync = true, .wait_ms = wait_ms,
                               .stop = &stop_flag, .progress = on_progress, .ctx = &p};
     int64_t files = 0, bytes = 0;
-    char err[256], size[32];
+    char err[256], size[32], shown[1024];
 
     if (delivery_new(st->cfg, st->store, st->spool, &d, err, sizeof(err))) {
         fprintf(stderr, "camsnap: sync: %s\n", err);
@@ -88,6 +104,7 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
     signal(SIGTERM, on_signal);
     delivery_run(d, &o, &sum);
     delivery_free(d);
+    show_progress(&p, &sum, true);
     if (p.tty)
         printf("\n");
     store_backlog(st->store, camera, &files, &bytes);
@@ -96,8 +113,18 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
            (long long)sum.delivered, units_format_size(sum.bytes, size, sizeof(size)),
            (long long)sum.already_there, (long long)sum.failed_attempts,
            (long long)sum.quarantined, (long long)sum.missing, (long long)files);
+    if (sum.unverified)
+        printf("sync: %lld unverified: delivered, but an object of the same name was already "
+               "there and the key cannot read it back: it may be another agent's still (see "
+               "the log); set [upload] object_name = digest\n",
+               (long long)sum.unverified);
     if (sum.last_error[0])
-        printf("sync: last error: %s\n", sum.last_error);
+        printf("sync: last error: %s\n", log_escape(sum.last_error, shown, sizeof(shown)));
+    cli_print_attention(st->store, camera, "sync: ", stdout);
+    if (sum.interrupted)
+        printf("sync: %lld interrupted at the --wait deadline: left for the next run (safe to "
+               "redo)\n",
+               (long long)sum.interrupted);
     if (got_signal)
         printf("sync: interrupted; what was in flight is safe to redo\n");
     return files || sum.quarantined ? EXIT_PARTIAL : EXIT_OK_;

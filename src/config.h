@@ -36,6 +36,10 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBU
 enum upload_backend { UPLOAD_NONE, UPLOAD_SUPABASE, UPLOAD_DIR };
 enum transport { TRANSPORT_TCP, TRANSPORT_UDP, TRANSPORT_AUTO };
 enum image_url_form { IMAGE_URL_PUBLIC, IMAGE_URL_PATH };
+/* Remote object names: digest adds "_<8 hex of the still's SHA-256>" before
+ * the extension (a name collision then means the same bytes); plain keeps
+ * the local name. */
+enum object_name_form { OBJECT_NAME_DIGEST, OBJECT_NAME_PLAIN };
 
 struct config_general {
     char *state_dir;
@@ -62,6 +66,7 @@ struct config_upload {
     char *table;
     char *path;                 /* dir backend: destination directory */
     enum image_url_form image_url;
+    enum object_name_form object_name; /* for stills not yet named (see delivery.c) */
     char *ca_file;              /* NULL: system CA store */
     bool allow_plain_http;      /* send the key over http:// to a non-loopback host */
     int64_t concurrency;

@@ -22,11 +22,13 @@ _Static_assert(sizeof(enum log_level) == sizeof(int), "enum fields are stored as
 _Static_assert(sizeof(enum upload_backend) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(enum transport) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(enum image_url_form) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(enum object_name_form) == sizeof(int), "enum fields are stored as int");
 
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 static const char *const backend_names[] = {"none", "supabase", "dir", NULL};
 static const char *const transport_names[] = {"tcp", "udp", "auto", NULL};
 static const char *const image_url_names[] = {"public", "path", NULL};
+static const char *const object_name_names[] = {"digest", "plain", NULL};
 
 #define OFF_G(f) offsetof(struct config_general, f)
 #define OFF_U(f) offsetof(struct config_upload, f)
@@ -107,6 +109,15 @@ const struct key_def config__keys[] = {
       .off = OFF_U(allow_plain_http),
       .help = "Allow an http:// url to another machine (the API key then travels in clear); "
               "no: only https://, or http:// to this machine." },
+    { .sec = SEC_UPLOAD, .name = "object_name", .type = KT_ENUM, .def = "digest",
+      .choices = object_name_names, .off = OFF_U(object_name),
+      .help = "Remote object names. digest: <YYYYMMDD>_<HHMMSS>_<W>_<H>_<8 hex>.jpg, the hex "
+              "from the still's SHA-256, so an object that already exists is provably this "
+              "still even when the key may not read it. plain: the local name, for consumers "
+              "that parse it; two agents sharing a restaurant_id and camera names may then "
+              "meet each other's object, which a key that may not read cannot tell apart "
+              "(such stills are delivered, counted as unverified and logged). Stills already "
+              "named keep their name." },
     { .sec = SEC_UPLOAD, .name = "ca_file", .type = KT_PATH,
       .example = "/etc/ssl/certs/ca-certificates.crt", .off = OFF_U(ca_file),
       .help = "CA bundle for HTTPS; unset: the system store." },

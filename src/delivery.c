@@ -3,17 +3,19 @@
  *
  *   pending/failed, remote_step 0
  *     │ job_prepare(): read the file, check it against its recorded
- *     │ size and SHA-256; POST the object
- *     ├─ OK ──────────────────────────────▶ store_object_stored() (step 1)
- *     ├─ EXISTS ─▶ VERIFY: HEAD the object, verify_done() judges the answer
- *     │    ├─ 200, size = ours ───────────▶ store_object_stored()
- *     │    ├─ 200, size ≠ ours ───────────▶ store_quarantine_id() "conflict"
- *     │    ├─ no usable size: any answer
- *     │    │  that is not transient ──────▶ store_object_stored(), logged
- *     │    ├─ transient, fewer than
- *     │    │  DELIVERY_VERIFY_ATTEMPTS ───▶ store_verify_failed() (failed,
- *     │    │                                verify_failures+1, backoff)
- *     │    └─ transient, the last one ────▶ store_object_stored(), logged
+ *     │ size and SHA-256; before the first attempt choose its object name
+ *     │ and row id (store_set_names); POST the object
+ *     ├─ OK ──────────────────────────────▶ store_object_stored() "stored" (step 1)
+ *     ├─ EXISTS ─▶ VERIFY: GET the object back, verify_done() judges it
+ *     │    ├─ 200, same SHA-256 ──────────▶ store_object_stored() "content"
+ *     │    ├─ 200, other bytes ───────────▶ store_quarantine_id() "conflict"
+ *     │    ├─ not readable, digest name ──▶ store_object_stored() "name"
+ *     │    ├─ not readable, plain name ───▶ store_object_stored() "unverified",
+ *     │    │                                warned for every still, counted
+ *     │    └─ transient, plain name,
+ *     │       fewer than
+ *     │       DELIVERY_VERIFY_ATTEMPTS ───▶ store_verify_failed() (failed,
+ *     │                                     verify_failures+1, backoff)
  *     ├─ RETRY / ATTENTION ───────────────▶ store_attempt_failed() (status failed,
  *     │                                     next_attempt_ms = now + backoff)
  *     └─ PERMANENT ───────────────────────▶ store_quarantine_id()
@@ -27,20 +29,25 @@
  * write is idempotent (no upsert: "exists" counts as done), so a crash or a
  * lost answer at any point is repaired by doing the step again.
  *
- * The size check only guards against someone else's object at our path; the
- * POST's "already exists" is what proves the object is there. So a check the
- * server cannot answer must not hold the still back: 405 and 501 (no HEAD at
- * this gateway), 401/403 (the key may write but not read), 404 and Storage's
- * 400 (its "Object not found" under row-level security: an INSERT-only
- * policy hides every object from the key that stored it, so this is the
- * usual answer for the recommended anon setup, and asking again or storing
- * again would only meet "exists" and "not found" forever), a 200 without
- * Content-Length: all mean "size unknown", and the still is recorded as
- * stored. A 404 is not taken to mean the object vanished: "exists" came from
- * the server's own unique key a moment before, and an object deleted in
- * between was deleted on purpose. Transient failures are retried like any
- * failed attempt, but the check is given up after DELIVERY_VERIFY_ATTEMPTS
- * (counted in the store, across restarts), as if the size were unknown.
+ * "Already exists" must mean "my still". Another agent may have stored its
+ * own still under the same name (a configuration copied to a second site:
+ * same restaurant_id, same camera names, rounds aligned to the same clock).
+ * So the object name carries a digest of the still's bytes ([upload]
+ * object_name = digest, the default): a collision of names then means the
+ * same bytes (to 1 in 2^32 for two stills of one camera, second and size),
+ * even when the key may not read (the recommended anon key with an
+ * INSERT-only policy, where every read answers "not found"). When the key
+ * may read, the object is read back and its SHA-256 compared. With plain
+ * names and no read, identity cannot be proven: the still is recorded as
+ * delivered (its row must go in; holding it back would lose it for the
+ * consumers), but as "unverified": warned for each still and counted by
+ * sync and stats, never silently. The name and the row id (a UUIDv5 of the
+ * name) are chosen once, before the first attempt, and kept: a still named
+ * by an older camsnap (plain) keeps its name across the upgrade.
+ *
+ * A transient failure of the reading back is retried like any failed
+ * attempt (plain names only; a digest name needs no reading), but given up
+ * after DELIVERY_VERIFY_ATTEMPTS (counted in the store, across restarts).
  */
 #include "delivery.h"
 
@@ -57,6 +64,7 @@
 #include "log.h"
 
 #define MAX_JOBS 32
+#define DIGEST_HEX 8 /* hex digits of the SHA-256 in a digest object name */
 #define MAX_OBJECT_BYTES (256LL * 1024 * 1024)
 #define IDLE_POLL_MS 30000
 
@@ -66,9 +74,10 @@ static const char image_id_ns[] = "6f0e3c52-8b1d-4d7e-9a4f-2c5b8e1d7a30";
 struct job {
     struct delivery *d;
     struct store_due due;
-    char path[320];             /* remote object path: [<restaurant_id>/]<filename> */
+    char path[320]; /* remote object path: [<restaurant_id>/]<object_name> */
     uint8_t *data;
     size_t len;
+    char sha[HASH_HEX_LEN + 1]; /* of data; "" when not read (remote_step 1) */
     char *row_json;
     char url[1024];
     struct dl_request req;
@@ -209,7 +218,7 @@ static void record_error(struct delivery *d, enum cs_err rc)
     hold_back(d, 0, false);
 }
 
-/* verify: a transient failure of the size check, counted towards its bound. */
+/* verify: a transient failure of the reading back, counted towards its bound. */
 static void job_failed(struct job *j, const struct dl_result *r, bool verify)
 {
     struct delivery *d = j->d;
@@ -271,9 +280,10 @@ static void job_delivered(struct job *j, bool existed)
     settle(d);
 }
 
-static void object_done(struct job *j)
+/* check: how the object is known to be there (store_object_stored()). */
+static void object_done(struct job *j, const char *check)
 {
-    enum cs_err rc = store_object_stored(j->d->st, j->due.id, j->url, clock_wall_ms());
+    enum cs_err rc = store_object_stored(j->d->st, j->due.id, j->url, clock_wall_ms(), check);
 
     if (rc) {
         record_error(j->d, rc);
@@ -285,57 +295,84 @@ static void object_done(struct job *j)
 }
 
 enum delivery_verify delivery_verify_verdict(const struct dl_result *r, int64_t local_size,
+                                             const char *local_sha, bool digest_name,
                                              int64_t failures_before)
 {
-    if (r->cls == DL_RETRY)
-        return failures_before + 1 < DELIVERY_VERIFY_ATTEMPTS ? DELIVERY_VERIFY_AGAIN
-                                                              : DELIVERY_VERIFY_UNKNOWN;
-    if (r->cls != DL_OK || r->remote_size < 0)
-        return DELIVERY_VERIFY_UNKNOWN;
-    return r->remote_size == local_size ? DELIVERY_VERIFY_SAME : DELIVERY_VERIFY_DIFFERS;
+    if (r->cls == DL_OK && r->remote_size >= 0)
+        return r->remote_size == local_size && !strcmp(r->remote_sha256, local_sha)
+                   ? DELIVERY_VERIFY_SAME
+                   : DELIVERY_VERIFY_DIFFERS;
+    if (digest_name)
+        return DELIVERY_VERIFY_BY_NAME;
+    if (r->cls == DL_RETRY && failures_before + 1 < DELIVERY_VERIFY_ATTEMPTS)
+        return DELIVERY_VERIFY_AGAIN;
+    return DELIVERY_VERIFY_UNPROVEN;
 }
 
-/* The answer to the size check after "already exists" (see the top). */
+/* The length of name without its extension (the last '.' of its last segment). */
+static size_t stem_len(const char *name)
+{
+    const char *dot = strrchr(name, '.'), *slash = strrchr(name, '/');
+
+    return dot && (!slash || dot > slash) ? (size_t)(dot - name) : strlen(name);
+}
+
+bool delivery_name_has_digest(const char *object_name, const char *sha_hex)
+{
+    size_t end = stem_len(object_name);
+
+    return sha_hex && strlen(sha_hex) >= DIGEST_HEX && end > DIGEST_HEX &&
+           object_name[end - DIGEST_HEX - 1] == '_' &&
+           !strncmp(object_name + end - DIGEST_HEX, sha_hex, DIGEST_HEX);
+}
+
+/* The reading back after "already exists" (see the top). */
 static void verify_done(struct job *j, const struct dl_result *r)
 {
     struct dl_result c = *r;
     char msg[512];
     int64_t tried = j->due.verify_failures + 1;
+    bool digest = delivery_name_has_digest(j->due.object_name, j->sha);
+    const char *check = "content";
 
-    switch (delivery_verify_verdict(r, (int64_t)j->len, j->due.verify_failures)) {
+    switch (delivery_verify_verdict(r, (int64_t)j->len, j->sha, digest, j->due.verify_failures)) {
     case DELIVERY_VERIFY_AGAIN:
-        snprintf(c.message, sizeof(c.message), "%.300s (size check %lld of %d)", r->message,
+        snprintf(c.message, sizeof(c.message), "%.300s (reading back %lld of %d)", r->message,
                  (long long)tried, DELIVERY_VERIFY_ATTEMPTS);
         job_failed(j, &c, true);
         return;
     case DELIVERY_VERIFY_DIFFERS:
         c.cls = DL_CONFLICT;
         snprintf(msg, sizeof(msg),
-                 "conflict: the remote object has %lld bytes, ours %zu; "
-                 "kept, not overwritten - needs a person",
-                 (long long)r->remote_size, j->len);
+                 "conflict: another object is stored under this name (%lld bytes%s, ours %zu, "
+                 "SHA-256 differs); kept, not overwritten - needs a person",
+                 (long long)r->remote_size, r->remote_sha256[0] ? "" : " or more", j->len);
         snprintf(c.message, sizeof(c.message), "%.380s", msg);
         job_failed(j, &c, false);
         return;
-    case DELIVERY_VERIFY_UNKNOWN:
-        /* Short enough for last_logged, so that repeats are recognised. */
-        if (r->cls == DL_RETRY)
-            snprintf(msg, sizeof(msg),
-                     "already stored; its size could not be read in %lld "
-                     "attempts (last: %.200s); recorded without the size check",
-                     (long long)tried, r->message);
-        else
-            snprintf(msg, sizeof(msg),
-                     "already stored; its size could not be read (%.200s); "
-                     "recorded without the size check",
-                     r->message);
-        if (!log_failure(j->d, LOG_LEVEL_WARN, j, msg))
-            log_debug(j->due.camera_name, "delivery of %s: %s", j->due.filename, msg);
+    case DELIVERY_VERIFY_BY_NAME:
+        check = "name";
+        log_info(j->due.camera_name,
+                 "delivery of %s: already stored as %s, not read back (%.200s): its name "
+                 "carries this still's SHA-256",
+                 j->due.filename, j->path, r->message);
+        break;
+    case DELIVERY_VERIFY_UNPROVEN:
+        check = "unverified";
+        j->d->sum->unverified++;
+        /* Every still, not once a minute: each one may be another site's. */
+        log_warnx(j->due.camera_name,
+                  "delivery of %s: an object named %s already exists and cannot be read back "
+                  "(%s%.200s): it may be another agent's still (same restaurant_id and camera "
+                  "names); recorded as delivered, unverified - set [upload] object_name = "
+                  "digest, or let the key read the bucket (a SELECT policy)",
+                  j->due.filename, j->path, r->cls == DL_RETRY ? "after retries, last: " : "",
+                  r->message);
         break;
     case DELIVERY_VERIFY_SAME: break;
     }
     j->existed = true;
-    object_done(j);
+    object_done(j, check);
 }
 
 static void on_done(void *ctx, struct dl_request *req, const struct dl_result *r)
@@ -344,7 +381,7 @@ static void on_done(void *ctx, struct dl_request *req, const struct dl_result *r
 
     (void)ctx;
     if (req->step == DL_STEP_OBJECT && r->cls == DL_OK) {
-        object_done(j);
+        object_done(j, "stored");
     } else if (req->step == DL_STEP_OBJECT && r->cls == DL_EXISTS) {
         job_start(j, DL_STEP_VERIFY);
     } else if (req->step == DL_STEP_VERIFY) {
@@ -394,6 +431,7 @@ static enum cs_err load_still(struct job *j, char *why, size_t whysz)
         return CS_BADFRAME;
     }
     hash_sha256_hex(j->data, j->len, sha);
+    memcpy(j->sha, sha, sizeof(sha));
     if (j->due.sha256[0] && strcmp(sha, j->due.sha256)) {
         snprintf(why, whysz, "local file changed since capture (SHA-256 differs)");
         return CS_BADFRAME;
@@ -405,25 +443,65 @@ static enum cs_err load_still(struct job *j, char *why, size_t whysz)
     return CS_OK;
 }
 
-/* Prepares a due still; false when it settled without a request. */
-static bool job_prepare(struct job *j)
+enum cs_err delivery_object_name(const char *filename, const char *sha_hex,
+                                 enum object_name_form form, char *out, size_t outsz)
+{
+    size_t stem = stem_len(filename);
+    int w;
+
+    if (form == OBJECT_NAME_PLAIN)
+        w = snprintf(out, outsz, "%s", filename);
+    else if (!sha_hex || strlen(sha_hex) < DIGEST_HEX)
+        return CS_BADFRAME;
+    else
+        w = snprintf(out, outsz, "%.*s_%.*s%s", (int)stem, filename, DIGEST_HEX, sha_hex,
+                     filename + stem);
+    return w < 0 || (size_t)w >= outsz ? CS_TOOBIG : CS_OK;
+}
+
+/* Before the first attempt: the object name (from [upload] object_name and
+ * the bytes just read) and the row id, recorded before any request. A still
+ * named before (an earlier attempt, an older camsnap) keeps its names. */
+static enum cs_err choose_names(struct job *j)
+{
+    struct delivery *d = j->d;
+    struct store_due *due = &j->due;
+    enum cs_err rc;
+
+    if (due->object_name[0] && due->image_id[0])
+        return CS_OK;
+    if (!due->object_name[0] &&
+        (rc = delivery_object_name(due->filename, j->sha, d->cfg->upload.object_name,
+                                   due->object_name, sizeof(due->object_name))))
+        return rc;
+    if (!due->image_id[0])
+        delivery_image_id(d->cfg->general.restaurant_id, d->cfg->upload.bucket, due->object_name,
+                          due->image_id);
+    return store_set_names(d->st, due->id, due->object_name, due->image_id);
+}
+
+/* [<restaurant_id>/]<object_name> into j->path. */
+static void remote_path(struct job *j, const char *restaurant_id)
+{
+    char path[sizeof(j->path)];
+
+    if (restaurant_id)
+        snprintf(path, sizeof(path), "%s/%s", restaurant_id, j->due.object_name);
+    else
+        snprintf(path, sizeof(path), "%s", j->due.object_name);
+    memcpy(j->path, path, sizeof(path));
+}
+
+/* Reads a still at remote_step 0; false when it settled without a request
+ * (gone, quarantined, or a passing local problem recorded as a failure). */
+static bool job_load(struct job *j)
 {
     struct delivery *d = j->d;
     char why[256];
-    enum cs_err rc;
+    enum cs_err rc = load_still(j, why, sizeof(why));
 
-    if (!j->due.image_id[0]) {
-        delivery_image_id(d->cfg->general.restaurant_id, d->cfg->upload.bucket, j->due.filename,
-                          j->due.image_id);
-        if ((rc = store_set_image_id(d->st, j->due.id, j->due.image_id)))
-            return record_error(d, rc), false;
-    }
-    backend_object_url(d->be, j->path, j->url, sizeof(j->url));
-    if (!(j->row_json = row_json(d, &j->due, j->url)))
-        return false;
-    if (j->due.remote_step >= 1)
+    if (rc == CS_OK)
         return true;
-    rc = load_still(j, why, sizeof(why));
     if (rc == CS_NOTFOUND) {
         log_warnx(j->due.camera_name, "%s is gone from disk: marked missing", j->due.filename);
         d->sum->missing++;
@@ -436,24 +514,42 @@ static bool job_prepare(struct job *j)
         rc = store_attempt_failed(d->st, j->due.id, now,
                                   now + backoff_delay(&d->still_backoff, j->due.attempts + 1, 0),
                                   "retry", why);
-    } else if (rc) {
+    } else {
         log_errorx(j->due.camera_name, "%s quarantined: %s", j->due.filename, why);
         d->sum->quarantined++;
         rc = store_quarantine_id(d->st, j->due.id, why);
-    } else {
-        return true;
     }
     if (rc)
         record_error(d, rc);
     return false;
 }
 
-static void remote_path(const char *restaurant_id, const char *filename, char *out, size_t outsz)
+/* Prepares a due still; false when it settled without a request. */
+static bool job_prepare(struct job *j)
 {
-    if (restaurant_id)
-        snprintf(out, outsz, "%s/%s", restaurant_id, filename);
-    else
-        snprintf(out, outsz, "%s", filename);
+    struct delivery *d = j->d;
+    enum cs_err rc;
+
+    if (j->due.remote_step < 1 && !job_load(j))
+        return false;
+    if (j->due.remote_step >= 1 && !j->due.object_name[0]) /* cannot happen since version 5 */
+        memcpy(j->due.object_name, j->due.filename, sizeof(j->due.object_name));
+    if ((rc = choose_names(j))) {
+        if (rc == CS_TOOBIG || rc == CS_BADFRAME) {
+            log_errorx(j->due.camera_name, "%s quarantined: its object name cannot be made (%s)",
+                       j->due.filename, cs_strerror(rc));
+            d->sum->quarantined++;
+            rc = store_quarantine_id(d->st, j->due.id, "its object name cannot be made");
+        }
+        if (rc)
+            record_error(d, rc);
+        return false;
+    }
+    /* Sites sharing a bucket must never share object paths (their rounds are
+     * aligned to the same clock): the restaurant_id, when set, leads. */
+    remote_path(j, d->cfg->general.restaurant_id);
+    backend_object_url(d->be, j->path, j->url, sizeof(j->url));
+    return (j->row_json = row_json(d, &j->due, j->url)) != NULL;
 }
 
 static void start_due(struct delivery *d, const struct store_due *due)
@@ -468,9 +564,6 @@ static void start_due(struct delivery *d, const struct store_due *due)
     j->due = *due;
     j->active = true;
     j->req.user = j;
-    /* Sites sharing a bucket must never share object paths (their rounds are
-     * aligned to the same clock): the restaurant_id, when set, leads. */
-    remote_path(d->cfg->general.restaurant_id, due->filename, j->path, sizeof(j->path));
     j->req.path = j->path;
     j->req.content_type = "image/jpeg";
     j->req.image_id = j->due.image_id;
@@ -541,6 +634,32 @@ static bool stopping(const struct delivery_opts *o)
     return o->stop && atomic_load(o->stop);
 }
 
+/* The sync --wait deadline: what finished is taken, what is still in flight
+ * is abandoned, left as the store has it (every step is safe to redo). */
+static void interrupt(struct delivery *d)
+{
+    backend_poll(d->be, 0, on_done, d);
+    backend_cancel(d->be);
+    for (int i = 0; i < MAX_JOBS; i++) {
+        if (!d->jobs[i].active)
+            continue;
+        log_info(d->jobs[i].due.camera_name,
+                 "delivery of %s: interrupted at the --wait deadline "
+                 "(left for the next run)",
+                 d->jobs[i].due.filename);
+        d->sum->interrupted++;
+        job_release(&d->jobs[i]);
+    }
+}
+
+/* How long a poll with requests in flight may wait. */
+static int busy_wait_ms(int64_t until_mono)
+{
+    int64_t left = until_mono ? until_mono - clock_mono_ms() : 1000;
+
+    return left > 1000 ? 1000 : left < 1 ? 1 : (int)left;
+}
+
 enum cs_err delivery_run(struct delivery *d, const struct delivery_opts *opts,
                          struct delivery_summary *sum)
 {
@@ -552,17 +671,21 @@ enum cs_err delivery_run(struct delivery *d, const struct delivery_opts *opts,
     d->opts = opts;
     d->sum = sum;
     for (;;) {
+        if (until_mono && clock_mono_ms() >= until_mono) {
+            interrupt(d);
+            break;
+        }
         size_t started = stopping(opts) ? 0 : fill(d, opts->sync ? start_wall : 0);
         sum->in_flight = d->in_flight;
         if (d->in_flight > 0) {
-            backend_poll(d->be, 1000, on_done, d);
+            backend_poll(d->be, busy_wait_ms(until_mono), on_done, d);
             continue;
         }
         if (stopping(opts))
             break;
         if (opts->sync && !started) {
             bool held = clock_mono_ms() < d->hold_until_mono;
-            if (!until_mono || clock_mono_ms() >= until_mono)
+            if (!until_mono)
                 break;
             if (!held && store_backlog(d->st, opts->camera, &files, &bytes) == CS_OK && !files)
                 break;
@@ -570,5 +693,6 @@ enum cs_err delivery_run(struct delivery *d, const struct delivery_opts *opts,
         if (!started)
             backend_poll(d->be, idle_wait_ms(d, until_mono), on_done, d);
     }
+    sum->in_flight = d->in_flight;
     return CS_OK;
 }

@@ -2,7 +2,12 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+struct hash_sha256 {
+    crypto_hash_sha256_state st;
+};
 
 enum cs_err hash_init(void)
 {
@@ -45,4 +50,32 @@ enum cs_err hash_sha256_fd(int fd, char out[HASH_HEX_LEN + 1])
     crypto_hash_sha256_final(&st, digest);
     to_hex(digest, out);
     return CS_OK;
+}
+
+struct hash_sha256 *hash_sha256_new(void)
+{
+    struct hash_sha256 *h = malloc(sizeof(*h));
+
+    if (h)
+        crypto_hash_sha256_init(&h->st);
+    return h;
+}
+
+void hash_sha256_update(struct hash_sha256 *h, const void *data, size_t len)
+{
+    crypto_hash_sha256_update(&h->st, data, (unsigned long long)len);
+}
+
+void hash_sha256_final_hex(struct hash_sha256 *h, char out[HASH_HEX_LEN + 1])
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+
+    crypto_hash_sha256_final(&h->st, digest);
+    to_hex(digest, out);
+    crypto_hash_sha256_init(&h->st);
+}
+
+void hash_sha256_free(struct hash_sha256 *h)
+{
+    free(h);
 }

@@ -142,13 +142,17 @@ static void emit(enum log_level level, const char *camera, const char *msg)
 
 void log_vmsg(enum log_level level, const char *camera, const char *fmt, va_list ap)
 {
-    char raw[LINE_MAX_LEN], clean[LINE_MAX_LEN];
+    char raw[LINE_MAX_LEN], clean[LINE_MAX_LEN], line[LINE_MAX_LEN];
+    size_t n;
 
     if ((int)level > atomic_load(&cur_level))
         return;
     vsnprintf(raw, sizeof(raw), fmt, ap);
+    n = strlen(raw);
+    if (n && raw[n - 1] == '\n')
+        raw[n - 1] = '\0'; /* emit() ends the line */
     redact_text(raw, clean, sizeof(clean));
-    emit(level, camera, clean);
+    emit(level, camera, log_escape(clean, line, sizeof(line)));
 }
 
 void log_msg(enum log_level level, const char *camera, const char *fmt, ...)
@@ -188,6 +192,62 @@ void log_error(const char *camera, const char *fmt, ...)
     va_start(ap, fmt);
     log_errno(LOG_LEVEL_ERROR, camera, fmt, ap);
     va_end(ap);
+}
+
+/* ---- escaping ---- */
+
+/* Length of the valid UTF-8 sequence at p (2..4), 0 when it is not one
+ * (overlong forms, surrogates and code points past U+10FFFF are not). */
+static size_t utf8_len(const unsigned char *p)
+{
+    size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
+    unsigned lo = 0x80, hi = 0xbf;
+
+    if (p[0] < 0xc2 || p[0] > 0xf4)
+        return 0;
+    if (p[0] == 0xe0)
+        lo = 0xa0;
+    else if (p[0] == 0xed)
+        hi = 0x9f;
+    else if (p[0] == 0xf0)
+        lo = 0x90;
+    else if (p[0] == 0xf4)
+        hi = 0x8f;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+char *log_escape(const char *text, char *out, size_t outsz)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t len = 0;
+
+    if (!outsz)
+        return out;
+    while (*p) {
+        char esc[8] = "";
+        size_t n = *p < 0x80 ? 1 : utf8_len(p), w;
+
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            snprintf(esc, sizeof(esc), "\\%c", *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't');
+        else if (*p < 0x20 || *p == 0x7f || n == 0)
+            snprintf(esc, sizeof(esc), "\\x%02x", *p);
+        else if (p[0] == 0xc2 && p[1] < 0xa0)
+            snprintf(esc, sizeof(esc), "\\u%04x", p[1]);
+        n = n ? n : 1;
+        w = esc[0] ? strlen(esc) : n;
+        if (len + w >= outsz)
+            break;
+        memcpy(out + len, esc[0] ? (const void *)esc : (const void *)p, w);
+        len += w;
+        p += n;
+    }
+    out[len] = '\0';
+    return out;
 }
 
 /* ---- redaction ---- */

@@ -5,7 +5,9 @@
  * Every line about a camera carries its name. The level is checked before
  * formatting. Nothing logged may hold a secret: URLs go through
  * redact_url() first; log_* also scrubs "user:pass@" in URLs it sees in the
- * formatted line as a second line of defence.
+ * formatted line as a second line of defence. Every line is passed through
+ * log_escape(): text from outside (a server's error, a camera's answer) can
+ * neither start a line of its own nor drive a terminal.
  *
  * Thread-safe: lines are written whole under a mutex.
  */
@@ -58,5 +60,13 @@ bool log_is_secret_param(const char *name, size_t len);
 /* Copies text into out with every URL-looking substring redacted (same
  * rules as redact_url). Always NUL-terminates; returns out. */
 char *redact_text(const char *text, char *out, size_t outsz);
+
+/* Copies text into out with what could break a line or drive a terminal
+ * written as an escape: \n \r \t as such, other C0 controls, DEL and bytes
+ * that are not UTF-8 as \xNN, C1 controls (U+0080..U+009F) as \u00NN.
+ * Printable text, UTF-8 included, is copied as is; a backslash is not
+ * escaped. An escape is never cut; always NUL-terminates; returns out. Use
+ * it on anything from outside printed to a terminal (stats, sync). */
+char *log_escape(const char *text, char *out, size_t outsz);
 
 #endif

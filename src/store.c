@@ -91,7 +91,8 @@ static const char *const stmt_sql[STMT__COUNT] = {
     [STMT_ROLLBACK] = "ROLLBACK",
     /* A missing row whose file came back is adopted; anything else is a
      * duplicate and left alone (changes() == 0). A changed file may differ
-     * from an object already stored remotely, so remote_step starts over. */
+     * from an object already stored remotely, so remote_step starts over, and
+     * it gets its own name and row id (a digest name is of the bytes). */
     [STMT_ADD] = "INSERT INTO upload_tracking (" STILL_COLUMNS ", upload_status) "
                  "VALUES (" STILL_VALUES ", 'pending') "
                  "ON CONFLICT (filename) DO UPDATE SET upload_status = 'pending', "
@@ -102,6 +103,8 @@ static const char *const stmt_sql[STMT__COUNT] = {
                  "remote_step = CASE WHEN sha256 IS excluded.sha256 THEN remote_step ELSE 0 END, "
                  "verify_failures = CASE WHEN sha256 IS excluded.sha256 THEN verify_failures "
                  "ELSE 0 END, "
+                 "object_name = CASE WHEN sha256 IS excluded.sha256 THEN object_name END, "
+                 "image_id = CASE WHEN sha256 IS excluded.sha256 THEN image_id END, "
                  "sha256 = excluded.sha256, error_message = NULL, next_attempt_ms = 0 "
                  "WHERE upload_status = 'missing'",
     [STMT_QUARANTINE] = "INSERT INTO upload_tracking (" STILL_COLUMNS ", upload_status, "
@@ -143,7 +146,8 @@ static const char *const stmt_sql[STMT__COUNT] = {
         "SUM(CASE WHEN u.upload_status IN ('pending', 'failed') "
         "THEN COALESCE(" ROW_BYTES ", 0) END), "
         "MIN(CASE WHEN u.upload_status IN ('pending', 'failed') THEN u.capture_ms END), "
-        "s.consecutive_failures, s.last_error, s.last_success_ms "
+        "s.consecutive_failures, s.last_error, s.last_success_ms, "
+        "SUM(u.upload_status = 'success' AND u.remote_check = 'unverified') "
         "FROM cams c LEFT JOIN upload_tracking u ON u.camera_name = c.name "
         "LEFT JOIN camera_status s ON s.camera_name = c.name "
         "GROUP BY c.name ORDER BY c.name",
@@ -219,10 +223,22 @@ static const char *const migrations[] = {
           "CREATE INDEX IF NOT EXISTS upload_tracking_status_age "
           "ON upload_tracking (upload_status, capture_ms, id);"
           "PRAGMA user_version = 3;",
-    /* Transient failures of the size check after "already exists": bounded
+    /* Transient failures of the size check after "already exists" (now the
+     * reading back of the object): bounded
      * per still, and counted here so that a restart does not reset the bound. */
     [4] = "ALTER TABLE upload_tracking ADD COLUMN verify_failures INTEGER NOT NULL DEFAULT 0;"
           "PRAGMA user_version = 4;",
+    /* The remote object name (under the restaurant_id): chosen once, before
+     * a still's first attempt, from [upload] object_name; a digest name
+     * carries the still's SHA-256, so "already exists" proves the bytes.
+     * Rows from before have been (or may have been) sent under their plain
+     * name, which they keep: exactly once across the upgrade. remote_check:
+     * how the object was known to be there ('stored', or after "already
+     * exists": 'content' compared, proven by the 'name', or 'unverified'). */
+    [5] = "ALTER TABLE upload_tracking ADD COLUMN object_name TEXT;"
+          "ALTER TABLE upload_tracking ADD COLUMN remote_check TEXT;"
+          "UPDATE upload_tracking SET object_name = filename;"
+          "PRAGMA user_version = 5;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION + 1,
@@ -906,6 +922,7 @@ static void fill_camera(sqlite3_stmt *s, struct store_camera_stats *c)
     c->consecutive_failures = sqlite3_column_int64(s, 9);
     snprintf(c->last_error, sizeof c->last_error, "%s", last_error ? last_error : "");
     c->last_success_ms = sqlite3_column_int64(s, 11);
+    c->unverified = sqlite3_column_int64(s, 12);
 }
 
 /* Fills out->cameras and the totals derived from them (column 6 = all rows
@@ -946,6 +963,7 @@ static void stats_totals(struct store_stats *out)
         for (int k = 0; k < STILL__COUNT; k++)
             out->count[k] += c->count[k];
         out->queue_bytes += c->pending_bytes;
+        out->unverified += c->unverified;
         if (c->oldest_pending_ms &&
             (!out->oldest_pending_ms || c->oldest_pending_ms < out->oldest_pending_ms))
             out->oldest_pending_ms = c->oldest_pending_ms;

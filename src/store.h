@@ -3,9 +3,11 @@
  *
  * <state_dir>/capture_tracking.db, table upload_tracking: one row per still,
  * keyed by `filename`, which is the still's path relative to backup_queue/
- * ("camera_27/20261126_113000_2592_1944.jpg"), the same string as the remote
- * object path. Also camera_status (per-camera health) and capture_failures
- * (every round/camera that produced no still, with its reason).
+ * ("camera_27/20261126_113000_2592_1944.jpg"); `object_name` is its remote
+ * object path (under the restaurant_id), chosen before its first attempt
+ * (see delivery.h). Also camera_status (per-camera health) and
+ * capture_failures (every round/camera that produced no still, with its
+ * reason).
  *
  * Schema versioned with PRAGMA user_version and migrated in place; version 1
  * is the table the old Python system created (so its database is adopted),
@@ -33,7 +35,7 @@
 
 #include "err.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_FILENAME "capture_tracking.db"
 
 struct store;
@@ -69,6 +71,7 @@ struct store_camera_stats {
     char last_error[256];       /* last capture error, "" when none */
     char last_upload_error[256];/* error of the newest failed/quarantined still */
     int64_t last_success_ms;    /* 0 when never */
+    int64_t unverified;         /* delivered, but "already there" could not be proven ours */
 };
 
 struct store_stats {
@@ -78,6 +81,7 @@ struct store_stats {
     int64_t queue_bytes;
     int64_t oldest_pending_ms;  /* 0 when none */
     int64_t capture_failures;   /* rows in capture_failures */
+    int64_t unverified;         /* sum of the cameras' */
     struct store_camera_stats *cameras; /* owned; free with store_stats_cleanup */
     size_t n_cameras;
 };
@@ -167,7 +171,9 @@ void store_rollback(struct store *st);
 /* A still due for delivery, copied out of the database. */
 struct store_due {
     int64_t id;
-    char filename[256];         /* relative path = remote object path */
+    char filename[256];    /* relative path in the spool */
+    char object_name[256]; /* remote object path (under the restaurant_id); "" until
+                            * chosen before the first attempt */
     char camera_name[72];
     char capture_iso[40];
     int64_t capture_ms;
@@ -177,7 +183,7 @@ struct store_due {
     int remote_step;            /* 0 or 1 */
     int64_t attempts;
     char image_id[STORE_IMAGE_ID_LEN + 1]; /* "" until first attempt */
-    /* How often the size check after "already exists" failed transiently
+    /* How often the reading back after "already exists" failed transiently
      * (bounded by DELIVERY_VERIFY_ATTEMPTS). */
     int64_t verify_failures;
 };
@@ -207,17 +213,22 @@ enum cs_err store_next_attempt(struct store *st, const char *camera, bool *found
 enum cs_err store_backlog(struct store *st, const char *camera, int64_t *files, int64_t *bytes);
 
 /* Transitions, each one short transaction:
- *   store_set_image_id:   records the row id chosen before the first attempt
- *   store_object_stored:  remote_step 0 -> 1, supabase_url = url
+ *   store_set_names:      records the object name and row id chosen before
+ *                         the first attempt
+ *   store_object_stored:  remote_step 0 -> 1, supabase_url = url, remote_check
+ *                         = how the object is known to be there ("stored",
+ *                         "content", "name", "unverified")
  *   store_delivered:      -> success (remote_step 2), delivered_ms = now_ms
  *   store_attempt_failed: -> failed, attempts+1, next_attempt_ms, error_class
  *                         ("retry", "attention"), error_message
  *   store_verify_failed:  as store_attempt_failed with error_class "retry",
  *                         and verify_failures+1 (a transient failure of the
- *                         size check; persisted so that restarts keep the bound)
+ *                         reading back; persisted so that restarts keep the bound)
  *   store_quarantine_id:  -> quarantined with reason (kept, never retried) */
-enum cs_err store_set_image_id(struct store *st, int64_t id, const char *image_id);
-enum cs_err store_object_stored(struct store *st, int64_t id, const char *url, int64_t now_ms);
+enum cs_err store_set_names(struct store *st, int64_t id, const char *object_name,
+                            const char *image_id);
+enum cs_err store_object_stored(struct store *st, int64_t id, const char *url, int64_t now_ms,
+                                const char *remote_check);
 enum cs_err store_delivered(struct store *st, int64_t id, const char *url, int64_t now_ms);
 enum cs_err store_attempt_failed(struct store *st, int64_t id, int64_t now_ms,
                                  int64_t next_attempt_ms, const char *error_class,
@@ -225,6 +236,21 @@ enum cs_err store_attempt_failed(struct store *st, int64_t id, int64_t now_ms,
 enum cs_err store_verify_failed(struct store *st, int64_t id, int64_t now_ms,
                                 int64_t next_attempt_ms, const char *message);
 enum cs_err store_quarantine_id(struct store *st, int64_t id, const char *reason);
+
+/* One failure that needs a person (error_class "attention": key refused,
+ * bucket or table missing, row-level security), and the stills waiting on it. */
+struct store_attention {
+    char message[384]; /* the error, as recorded (names the bucket or table) */
+    int64_t stills;    /* waiting stills with this error */
+    int64_t cameras;   /* of how many cameras */
+    char camera[72];   /* one of them (the first by name) */
+};
+
+/* Fills out[0..*n) with up to max distinct needs-a-person errors among the
+ * waiting stills of camera (or all), most stills first; *stills gets the
+ * number of such stills in all (out may hold fewer). */
+enum cs_err store_attention(struct store *st, const char *camera, struct store_attention *out,
+                            size_t max, size_t *n, int64_t *stills);
 
 /* A row that cleanup may remove. */
 struct store_old {

@@ -14,7 +14,7 @@ enum dstmt {
     D_DUE,
     D_NEXT,
     D_BACKLOG,
-    D_SET_IMAGE_ID,
+    D_SET_NAMES,
     D_OBJECT_STORED,
     D_DELIVERED,
     D_FAILED,
@@ -23,6 +23,7 @@ enum dstmt {
     D_DELETE,
     D_LAST_ERROR,
     D_LAST_CAPTURE,
+    D_ATTENTION,
     D__COUNT
 };
 
@@ -37,7 +38,8 @@ static const char *const dsql[D__COUNT] = {
     [D_DUE] = "SELECT id, filename, camera_name, capture_timestamp, COALESCE(capture_ms, 0), "
               "COALESCE(width, 0), COALESCE(height, 0), COALESCE(file_size, -1), "
               "COALESCE(sha256, ''), remote_step, COALESCE(upload_attempts, 0), "
-              "COALESCE(image_id, ''), verify_failures FROM upload_tracking "
+              "COALESCE(image_id, ''), verify_failures, COALESCE(object_name, '') "
+              "FROM upload_tracking "
               "WHERE " WAITING " AND (next_attempt_ms <= ?2 OR next_attempt_ms > ?2 + ?5 "
               "OR (?3 > 0 AND COALESCE(last_attempt_ms, 0) < ?3)) "
               "ORDER BY capture_ms, id LIMIT ?4",
@@ -45,9 +47,9 @@ static const char *const dsql[D__COUNT] = {
     [D_BACKLOG] = "SELECT COUNT(*), COALESCE(SUM(COALESCE(file_size, "
                   "CAST(ROUND(file_size_kb * 1024) AS INTEGER))), 0) FROM upload_tracking "
                   "WHERE " WAITING,
-    [D_SET_IMAGE_ID] = "UPDATE upload_tracking SET image_id = ?2 WHERE id = ?1",
+    [D_SET_NAMES] = "UPDATE upload_tracking SET object_name = ?2, image_id = ?3 WHERE id = ?1",
     [D_OBJECT_STORED] = "UPDATE upload_tracking SET remote_step = 1, supabase_url = ?2, "
-                        "last_attempt_ms = ?3, "
+                        "last_attempt_ms = ?3, remote_check = ?4, "
                         "last_attempt = strftime('%Y-%m-%dT%H:%M:%fZ', ?3 / 1000.0, 'unixepoch') "
                         "WHERE id = ?1 AND remote_step = 0",
     [D_DELIVERED] = "UPDATE upload_tracking SET upload_status = 'success', remote_step = 2, "
@@ -70,6 +72,10 @@ static const char *const dsql[D__COUNT] = {
               "ORDER BY id LIMIT ?4",
     [D_DELETE] = "DELETE FROM upload_tracking WHERE id = ?1",
     [D_LAST_CAPTURE] = "SELECT MAX(last_attempt_ms) FROM camera_status",
+    [D_ATTENTION] = "SELECT COALESCE(error_message, ''), COUNT(*), MIN(camera_name), "
+                    "COUNT(DISTINCT camera_name) FROM upload_tracking WHERE " WAITING
+                    " AND error_class = 'attention' GROUP BY error_message "
+                    "ORDER BY COUNT(*) DESC, error_message",
     [D_LAST_ERROR] = "SELECT error_message FROM upload_tracking WHERE camera_name = ?1 AND "
                      "upload_status IN ('failed', 'quarantined') AND error_message IS NOT NULL "
                      "ORDER BY COALESCE(last_attempt_ms, 0) DESC, id DESC LIMIT 1",
@@ -142,6 +148,7 @@ static void read_due(sqlite3_stmt *s, struct store_due *d)
     d->attempts = sqlite3_column_int64(s, 10);
     store__copy_text(s, 11, d->image_id, sizeof(d->image_id));
     d->verify_failures = sqlite3_column_int64(s, 12);
+    store__copy_text(s, 13, d->object_name, sizeof(d->object_name));
 }
 
 enum cs_err store_due(struct store *st, const struct store_due_query *q, struct store_due *out,
@@ -232,23 +239,26 @@ enum cs_err store_backlog(struct store *st, const char *camera, int64_t *files, 
                                read_backlog, &c);
 }
 
-enum cs_err store_set_image_id(struct store *st, int64_t id, const char *image_id)
+enum cs_err store_set_names(struct store *st, int64_t id, const char *object_name,
+                            const char *image_id)
 {
     sqlite3_stmt *s;
-    enum cs_err err = stmt(st, D_SET_IMAGE_ID, &s);
+    enum cs_err err = stmt(st, D_SET_NAMES, &s);
     int rc;
 
     if (err)
         return err;
     rc = sqlite3_bind_int64(s, 1, id);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_text(s, 2, image_id, -1, SQLITE_STATIC);
-    return store__finish(st, s, rc, "recording image id of still %lld", (long long)id);
+        rc = sqlite3_bind_text(s, 2, object_name, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(s, 3, image_id, -1, SQLITE_STATIC);
+    return store__finish(st, s, rc, "recording the names of still %lld", (long long)id);
 }
 
-/* Binds ?1 id, ?2 text (may be NULL), ?3 ms and runs s. */
-static enum cs_err update3(struct store *st, enum dstmt which, int64_t id, const char *text,
-                           int64_t ms, const char *what)
+/* Binds ?1 id, ?2 text (may be NULL), ?3 ms, ?4 text4 (when not NULL) and runs s. */
+static enum cs_err update4(struct store *st, enum dstmt which, int64_t id, const char *text,
+                           int64_t ms, const char *text4, const char *what)
 {
     sqlite3_stmt *s;
     enum cs_err err = stmt(st, which, &s);
@@ -261,22 +271,26 @@ static enum cs_err update3(struct store *st, enum dstmt which, int64_t id, const
         rc = text ? sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC) : sqlite3_bind_null(s, 2);
     if (rc == SQLITE_OK && which != D_QUARANTINE)
         rc = sqlite3_bind_int64(s, 3, ms);
+    if (rc == SQLITE_OK && text4)
+        rc = sqlite3_bind_text(s, 4, text4, -1, SQLITE_STATIC);
     return store__finish(st, s, rc, "%s still %lld", what, (long long)id);
 }
 
-enum cs_err store_object_stored(struct store *st, int64_t id, const char *url, int64_t now_ms)
+enum cs_err store_object_stored(struct store *st, int64_t id, const char *url, int64_t now_ms,
+                                const char *remote_check)
 {
-    return update3(st, D_OBJECT_STORED, id, url, now_ms, "recording the stored object of");
+    return update4(st, D_OBJECT_STORED, id, url, now_ms, remote_check,
+                   "recording the stored object of");
 }
 
 enum cs_err store_delivered(struct store *st, int64_t id, const char *url, int64_t now_ms)
 {
-    return update3(st, D_DELIVERED, id, url, now_ms, "recording delivery of");
+    return update4(st, D_DELIVERED, id, url, now_ms, NULL, "recording delivery of");
 }
 
 enum cs_err store_quarantine_id(struct store *st, int64_t id, const char *reason)
 {
-    return update3(st, D_QUARANTINE, id, reason, 0, "quarantining");
+    return update4(st, D_QUARANTINE, id, reason, 0, NULL, "quarantining");
 }
 
 /* D_FAILED; verify_failed adds one to verify_failures. */
@@ -395,4 +409,33 @@ enum cs_err store_last_capture(struct store *st, int64_t *when_ms)
 
     *when_ms = 0;
     return err ? err : one_row(st, s, SQLITE_OK, "reading the last capture", read_int, when_ms);
+}
+
+enum cs_err store_attention(struct store *st, const char *camera, struct store_attention *out,
+                            size_t max, size_t *n, int64_t *stills)
+{
+    sqlite3_stmt *s;
+    enum cs_err err = stmt(st, D_ATTENTION, &s);
+    int rc;
+
+    *n = 0;
+    *stills = 0;
+    if (err)
+        return err;
+    rc = bind_camera(s, camera);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *stills += sqlite3_column_int64(s, 1);
+        if (*n < max) {
+            struct store_attention *a = &out[(*n)++];
+            memset(a, 0, sizeof(*a));
+            if (!store__copy_text(s, 0, a->message, sizeof(a->message)))
+                snprintf(a->message, sizeof(a->message), "%.*s", (int)sizeof(a->message) - 1,
+                         (const char *)sqlite3_column_text(s, 0));
+            a->stills = sqlite3_column_int64(s, 1);
+            store__copy_text(s, 2, a->camera, sizeof(a->camera));
+            a->cameras = sqlite3_column_int64(s, 3);
+        }
+        rc = SQLITE_OK;
+    }
+    return store__finish(st, s, rc == SQLITE_DONE ? SQLITE_OK : rc, "reading what needs a person");
 }

@@ -7,10 +7,13 @@
  *   OBJECT  POST {url}/storage/v1/object/{bucket}/{path}, no upsert.
  *           200 = stored; HTTP 400 with statusCode "409" (KeyAlreadyExists)
  *           or a real 409 = already stored (a retry after a lost answer).
- *   VERIFY  HEAD {url}/storage/v1/object/authenticated/{bucket}/{path}:
- *           the remote size (Content-Length of a 200), when the key may read
- *           metadata. Only transient answers are DL_RETRY; 501 (no HEAD
- *           here) is not: asking again would never help.
+ *   VERIFY  GET {url}/storage/v1/object/authenticated/{bucket}/{path}:
+ *           the stored bytes, hashed as they arrive (SHA-256; SUPABASE.md
+ *           knows no checksum the service would give instead), when the key
+ *           may read them (a SELECT policy, or service_role). Reading stops
+ *           past our size plus a margin: the object is then not ours. Only
+ *           transient answers are DL_RETRY; 501 is not: asking again would
+ *           never help.
  *   ROW     POST {url}/rest/v1/{table}, Prefer: return=minimal.
  *           201 = inserted; 409 with code 23505 = already inserted.
  *
@@ -20,12 +23,15 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "backend.h"
+#include "hash.h"
 #include "log.h"
 
 #define RESPONSE_MAX (64 * 1024)
@@ -34,9 +40,12 @@ struct sb_req {
     CURL *easy;
     struct curl_slist *headers;
     struct dl_request *req;
-    char *resp;
+    char *resp; /* the start of the answer, for classifying */
     size_t resp_len;
-    struct sb_req *next_free;
+    struct hash_sha256 *hash; /* VERIFY: of every byte read */
+    int64_t got;              /* VERIFY: bytes read */
+    bool too_big;             /* VERIFY: stopped reading past req->len + RESPONSE_MAX */
+    struct sb_req *next;      /* in sb->free_list, or in sb->in_flight */
 };
 
 struct sb {
@@ -47,7 +56,8 @@ struct sb {
     int image_url_public;
     long connect_timeout_ms, timeout_ms;
     struct sb_req *free_list;
-    int active;                 /* transfers added to the multi handle */
+    struct sb_req *in_flight; /* transfers added to the multi handle */
+    int active;               /* how many */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -60,10 +70,21 @@ static void curl_init_once(void)
 /* ---- classification (pure) ------------------------------------------------ */
 
 struct body_info {
+    bool array;                 /* the body is a JSON array */
     char status_code[16];       /* Storage's string statusCode, "" if none */
     char code[48];              /* Storage code / PostgREST SQLSTATE or PGRST code */
     char message[200];
+    char key[512];    /* Storage's success: "Key" = bucket/path, "" if none */
+    bool error_shape; /* an error envelope: statusCode, error, or code with a message */
 };
+
+static void copy_string(json_t *root, const char *name, char *out, size_t outsz)
+{
+    json_t *v = json_object_get(root, name);
+
+    if (v && json_is_string(v))
+        snprintf(out, outsz, "%s", json_string_value(v));
+}
 
 static void read_body(const char *body, size_t len, struct body_info *bi)
 {
@@ -72,18 +93,20 @@ static void read_body(const char *body, size_t len, struct body_info *bi)
     memset(bi, 0, sizeof(*bi));
     if (!body || !len || !(root = json_loadb(body, len, 0, NULL)))
         return;
+    bi->array = json_is_array(root);
     if (json_is_object(root)) {
         if ((v = json_object_get(root, "statusCode")) && json_is_string(v))
             snprintf(bi->status_code, sizeof(bi->status_code), "%s", json_string_value(v));
         else if (v && json_is_integer(v))
             snprintf(bi->status_code, sizeof(bi->status_code), "%lld",
                      (long long)json_integer_value(v));
-        if ((v = json_object_get(root, "code")) && json_is_string(v))
-            snprintf(bi->code, sizeof(bi->code), "%s", json_string_value(v));
-        if ((v = json_object_get(root, "message")) && json_is_string(v))
-            snprintf(bi->message, sizeof(bi->message), "%s", json_string_value(v));
-        else if ((v = json_object_get(root, "error")) && json_is_string(v))
-            snprintf(bi->message, sizeof(bi->message), "%s", json_string_value(v));
+        copy_string(root, "code", bi->code, sizeof(bi->code));
+        copy_string(root, "message", bi->message, sizeof(bi->message));
+        if (!bi->message[0])
+            copy_string(root, "error", bi->message, sizeof(bi->message));
+        copy_string(root, "Key", bi->key, sizeof(bi->key));
+        bi->error_shape = json_object_get(root, "statusCode") || json_object_get(root, "error") ||
+                          (json_object_get(root, "code") && json_object_get(root, "message"));
     }
     json_decref(root);
 }
@@ -102,51 +125,207 @@ static enum dl_class class_of(long s)
     return DL_ATTENTION;
 }
 
+/* The class of a PostgREST error code found in a 2xx body. */
+static enum dl_class class_of_pg(const char *code)
+{
+    if (!strcmp(code, "23505"))
+        return DL_EXISTS;
+    if (!strncmp(code, "08", 2) || !strncmp(code, "53", 2) || !strncmp(code, "57", 2) ||
+        !strcmp(code, "PGRST000") || !strcmp(code, "PGRST001") || !strcmp(code, "PGRST002") ||
+        !strcmp(code, "PGRST003"))
+        return DL_RETRY;
+    return DL_ATTENTION;
+}
+
 static const char *step_name(enum dl_step step)
 {
     return step == DL_STEP_OBJECT ? "storing the object"
            : step == DL_STEP_ROW  ? "inserting the row"
-                                  : "reading the object's size";
+                                  : "reading the stored object back";
 }
 
-void upload_classify(enum dl_step step, long http, const char *body, size_t len,
-                     struct dl_result *r)
+static bool is_2xx(long http)
+{
+    return http >= 200 && http < 300;
+}
+
+/* Storage (OBJECT, VERIFY): the class and the envelope's inner status. Most
+ * errors come as HTTP 400 with the real status in the body; a 2xx whose
+ * body is an error envelope is that error (it says failure). */
+static enum dl_class storage_class(enum dl_step step, long http, const struct body_info *bi,
+                                   long *inner, const char **why)
+{
+    enum dl_class cls = class_of(http);
+
+    *inner = 0;
+    if ((http == 400 || is_2xx(http)) && bi->status_code[0]) {
+        *inner = strtol(bi->status_code, NULL, 10);
+        cls = *inner == 23505 ? DL_EXISTS : class_of(*inner);
+    }
+    if (is_2xx(http) && bi->error_shape && !bi->key[0]) {
+        *why = "a success status whose body says failure";
+        if (cls == DL_OK)
+            cls = DL_ATTENTION; /* it does not say which: a person looks */
+    }
+    if (step == DL_STEP_VERIFY && (http == 501 || *inner == 501))
+        cls = DL_ATTENTION; /* the server does not read objects here: not transient */
+    return cls;
+}
+
+/* Storage's documented success for an upload: HTTP 200 with a JSON object
+ * whose "Key" is bucket/path. Anything else may or may not have stored the
+ * object: retried (the retry meets "already exists" if it did). */
+static enum dl_class object_success(long http, const struct body_info *bi, const struct dl_where *w,
+                                    const char **why)
+{
+    char want[600];
+
+    if (http != 200 && http != 201) {
+        *why = "not Storage's success status (200)";
+        return DL_RETRY;
+    }
+    if (!bi->key[0]) {
+        *why = "the answer has no Key: not Storage's success; it is tried again";
+        return DL_RETRY;
+    }
+    if (w && w->bucket && w->path) {
+        snprintf(want, sizeof(want), "%s/%s", w->bucket, w->path);
+        if (strcmp(bi->key, want)) {
+            *why = "the server stored it under another Key";
+            return DL_ATTENTION;
+        }
+    }
+    return DL_OK;
+}
+
+/* PostgREST: 201 (empty with return=minimal, an array with representation)
+ * inserted; 409 with 23505 already inserted; a 2xx whose body is an error
+ * ({"code":...,"message":...}) is that error. */
+static enum dl_class row_class(long http, const struct body_info *bi, size_t len, const char **why)
+{
+    if (is_2xx(http) && bi->error_shape && bi->code[0]) {
+        *why = "a success status whose body says failure";
+        return class_of_pg(bi->code);
+    }
+    if (is_2xx(http) && (http != 201 || (len && !bi->array))) {
+        *why = "not PostgREST's answer to an insert (201); it is tried again";
+        return DL_RETRY;
+    }
+    if (http == 409 && strcmp(bi->code, "23505") != 0)
+        return DL_ATTENTION; /* a conflict that is not our duplicate (23503) */
+    return class_of(http);
+}
+
+/* Appends to r->message. */
+static void add_message(struct dl_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void add_message(struct dl_result *r, const char *fmt, ...)
+{
+    size_t n = strlen(r->message);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->message + n, sizeof(r->message) - n, fmt, ap);
+    va_end(ap);
+}
+
+/* What a person should do about a failure that needs one (SUPABASE.md
+ * 1.3, 1.5, 1.8), naming the bucket or table; "" when nothing specific. */
+static void add_action(struct dl_result *r, enum dl_step step, const struct dl_where *w, long http,
+                       long inner, const struct body_info *bi)
+{
+    const char *b = w && w->bucket ? w->bucket : "(unknown)";
+    const char *t = w && w->table ? w->table : "(unknown)";
+    bool auth = http == 401 || http == 403 || inner == 401 || inner == 403 ||
+                !strcmp(bi->code, "InvalidRequest");
+    bool rls = strstr(bi->message, "row-level security") != NULL;
+
+    if (step == DL_STEP_OBJECT) {
+        if (!strcmp(bi->code, "NoSuchBucket") || strstr(bi->message, "Bucket not found"))
+            add_message(r,
+                        " - bucket \"%s\" does not exist in this project: create it in "
+                        "Supabase Storage, or set [upload] bucket",
+                        b);
+        else if (rls)
+            add_message(r,
+                        " - row-level security refused the upload: give the API key's role "
+                        "an INSERT policy on storage.objects for bucket \"%s\"",
+                        b);
+        else if (auth)
+            add_message(r,
+                        " - Storage refused the API key (bucket \"%s\"): check [upload] key "
+                        "or key_file (this project's anon or service key)",
+                        b);
+        else if (inner == 413 || http == 413)
+            add_message(r,
+                        " - bucket \"%s\" takes no object this large: raise its file size "
+                        "limit",
+                        b);
+        else if (inner == 415 || http == 415)
+            add_message(r,
+                        " - bucket \"%s\" does not take this type: allow image/jpeg in its "
+                        "allowed MIME types",
+                        b);
+    } else if (step == DL_STEP_ROW) {
+        if (!strcmp(bi->code, "42501") || rls)
+            add_message(r,
+                        " - the API key's role may not insert into table \"%s\": give it an "
+                        "INSERT policy (row-level security) and the INSERT grant",
+                        t);
+        else if (auth || !strncmp(bi->code, "PGRST3", 6))
+            add_message(r,
+                        " - the REST API refused the API key (table \"%s\"): check [upload] "
+                        "key or key_file (this project's anon or service key)",
+                        t);
+        else if (!strcmp(bi->code, "PGRST205") || http == 404)
+            add_message(r,
+                        " - table \"%s\" does not exist or is not exposed: create it, or "
+                        "set [upload] table",
+                        t);
+        else if (!strcmp(bi->code, "PGRST204") || !strcmp(bi->code, "42703"))
+            add_message(r,
+                        " - table \"%s\" lacks a column camsnap sends (image_id, image_url, "
+                        "camera_name, restaurant_id, capture_timestamp, resolution, "
+                        "file_size_kb): add it",
+                        t);
+        else
+            add_message(r,
+                        " - table \"%s\" refused the row: check its columns and "
+                        "constraints",
+                        t);
+    }
+}
+
+void upload_classify(enum dl_step step, const struct dl_where *w, long http, const char *body,
+                     size_t len, struct dl_result *r)
 {
     struct body_info bi;
+    const char *why = NULL;
     long inner = 0;
 
+    if (!body)
+        len = 0;
     read_body(body, len, &bi);
     r->http_status = http;
-    r->cls = class_of(http);
-    if (step != DL_STEP_ROW && http == 400 && bi.status_code[0]) {
-        /* Storage wraps its real status in the body. 23505: old servers. */
-        inner = strtol(bi.status_code, NULL, 10);
-        r->cls = inner == 23505 ? DL_EXISTS : class_of(inner);
-    }
-    if (step == DL_STEP_ROW && http == 409 && strcmp(bi.code, "23505") != 0)
-        r->cls = DL_ATTENTION; /* a conflict that is not our duplicate (23503) */
-    if (step == DL_STEP_OBJECT && r->cls == DL_OK && http != 200 && http != 201)
-        r->cls = DL_RETRY;     /* 204/206...: not the documented success */
-    if (step == DL_STEP_VERIFY && (http == 501 || inner == 501))
-        r->cls = DL_ATTENTION; /* the server does not do HEAD: not transient */
-    if (r->cls == DL_OK || r->cls == DL_EXISTS) {
-        snprintf(r->message, sizeof(r->message), "%s: HTTP %ld", step_name(step), http);
+    if (step == DL_STEP_ROW)
+        r->cls = row_class(http, &bi, len, &why);
+    else
+        r->cls = storage_class(step, http, &bi, &inner, &why);
+    if (step == DL_STEP_OBJECT && r->cls == DL_OK)
+        r->cls = object_success(http, &bi, w, &why);
+    snprintf(r->message, sizeof(r->message), "%s: HTTP %ld", step_name(step), http);
+    if ((r->cls == DL_OK || r->cls == DL_EXISTS) && !why)
         return;
-    }
-    snprintf(r->message, sizeof(r->message), "%s: HTTP %ld%s%s%s%s%s%s%s", step_name(step), http,
-             bi.status_code[0] || bi.code[0] || bi.message[0] ? " (" : "",
-             bi.status_code[0] ? "statusCode " : "", bi.status_code,
-             bi.code[0] ? (bi.status_code[0] ? " " : "") : "", bi.code,
-             bi.message[0] ? ": " : "", bi.message);
-    if (bi.status_code[0] || bi.code[0] || bi.message[0]) {
-        size_t n = strlen(r->message);
-        snprintf(r->message + n, sizeof(r->message) - n, ")");
-    }
-    if (r->cls == DL_ATTENTION && (http == 401 || http == 403 || inner == 401 || inner == 403)) {
-        size_t n = strlen(r->message);
-        snprintf(r->message + n, sizeof(r->message) - n,
-                 " - check the API key and the row-level security policies");
-    }
+    if (bi.status_code[0] || bi.code[0] || bi.message[0])
+        add_message(r, " (%s%s%s%s%s%.160s)", bi.status_code[0] ? "statusCode " : "",
+                    bi.status_code, bi.code[0] ? (bi.status_code[0] ? " " : "") : "", bi.code,
+                    bi.message[0] ? ": " : "", bi.message);
+    if (why)
+        add_message(r, ": %s", why);
+    if (why && bi.key[0] && r->cls == DL_ATTENTION && w && w->bucket && w->path)
+        add_message(r, " (%.100s, not %s/%s)", bi.key, w->bucket, w->path);
+    else if (r->cls == DL_ATTENTION || r->cls == DL_PERMANENT)
+        add_action(r, step, w, http, inner, &bi);
 }
 
 /* ---- requests -------------------------------------------------------------- */
@@ -156,6 +335,14 @@ static size_t on_response(char *ptr, size_t size, size_t nmemb, void *ud)
     struct sb_req *q = ud;
     size_t n = size * nmemb, room = RESPONSE_MAX - q->resp_len;
 
+    if (q->req->step == DL_STEP_VERIFY) {
+        q->got += (int64_t)(size * nmemb);
+        if (q->got > (int64_t)q->req->len + RESPONSE_MAX) {
+            q->too_big = true; /* not ours, whatever follows */
+            return 0;
+        }
+        hash_sha256_update(q->hash, ptr, size * nmemb);
+    }
     if (n > room)
         n = room; /* only the start of an answer matters for classifying */
     memcpy(q->resp + q->resp_len, ptr, n);
@@ -186,12 +373,20 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
     return 0;
 }
 
+static void free_req(struct sb_req *q)
+{
+    curl_easy_cleanup(q->easy);
+    free(q->resp);
+    hash_sha256_free(q->hash);
+    free(q);
+}
+
 static struct sb_req *get_req(struct sb *sb)
 {
     struct sb_req *q = sb->free_list;
 
     if (q) {
-        sb->free_list = q->next_free;
+        sb->free_list = q->next;
         curl_easy_reset(q->easy);
         q->resp_len = 0;
         return q;
@@ -200,10 +395,9 @@ static struct sb_req *get_req(struct sb *sb)
         return NULL;
     q->easy = curl_easy_init();
     q->resp = malloc(RESPONSE_MAX);
-    if (!q->easy || !q->resp) {
-        curl_easy_cleanup(q->easy);
-        free(q->resp);
-        free(q);
+    q->hash = hash_sha256_new();
+    if (!q->easy || !q->resp || !q->hash) {
+        free_req(q);
         return NULL;
     }
     return q;
@@ -214,8 +408,23 @@ static void put_req(struct sb *sb, struct sb_req *q)
     curl_slist_free_all(q->headers);
     q->headers = NULL;
     q->req = NULL;
-    q->next_free = sb->free_list;
+    q->next = sb->free_list;
     sb->free_list = q;
+}
+
+/* Takes q off the in-flight list and the multi handle (which aborts it if
+ * it is still running), and makes it free. */
+static void finish_req(struct sb *sb, struct sb_req *q)
+{
+    for (struct sb_req **p = &sb->in_flight; *p; p = &(*p)->next) {
+        if (*p == q) {
+            *p = q->next;
+            break;
+        }
+    }
+    curl_multi_remove_handle(sb->multi, q->easy);
+    sb->active--;
+    put_req(sb, q);
 }
 
 /* Appends "/seg" for each '/'-separated segment of path, percent-encoded. */
@@ -268,8 +477,11 @@ static void set_body(struct sb_req *q)
     CURL *c = q->easy;
 
     if (r->step == DL_STEP_VERIFY) {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-        return;
+        char sha[HASH_HEX_LEN + 1];
+        hash_sha256_final_hex(q->hash, sha); /* starts it over */
+        q->got = 0;
+        q->too_big = false;
+        return; /* a GET */
     }
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     if (r->step == DL_STEP_OBJECT) {
@@ -329,19 +541,29 @@ static enum cs_err sb_start(void *state, struct dl_request *req)
         put_req(sb, q);
         return CS_NOMEM;
     }
+    q->next = sb->in_flight;
+    sb->in_flight = q;
     sb->active++;
     return CS_OK;
 }
 
 /* Builds the result of a finished transfer. */
-static void result_of(struct sb_req *q, CURLcode cc, struct dl_result *r)
+static void result_of(struct sb *sb, struct sb_req *q, CURLcode cc, struct dl_result *r)
 {
     long http = 0;
-    curl_off_t retry_after = 0, clen = -1;
+    curl_off_t retry_after = 0;
 
     memset(r, 0, sizeof(*r));
     r->remote_size = -1;
     curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &http);
+    if (cc == CURLE_WRITE_ERROR && q->too_big) {
+        r->cls = DL_OK; /* read far enough: more than our bytes */
+        r->http_status = http;
+        r->remote_size = q->got;
+        snprintf(r->message, sizeof(r->message), "%s: HTTP %ld, more than %zu bytes",
+                 step_name(q->req->step), http, q->req->len);
+        return;
+    }
     if (cc != CURLE_OK) {
         r->cls = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE
                      ? DL_ATTENTION
@@ -351,20 +573,16 @@ static void result_of(struct sb_req *q, CURLcode cc, struct dl_result *r)
                  curl_easy_strerror(cc));
         return;
     }
-    upload_classify(q->req->step, http, q->resp, q->resp_len, r);
+    struct dl_where w = {.bucket = sb->bucket, .table = sb->table, .path = q->req->path};
+
+    upload_classify(q->req->step, &w, http, q->resp, q->resp_len, r);
     if (curl_easy_getinfo(q->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
         retry_after > 0)
         r->retry_after_ms = (int64_t)retry_after * 1000;
-    if (q->req->step == DL_STEP_VERIFY && http == 200) {
-        /* Only a 200's Content-Length is the object's size (a 206 or 204
-         * from a proxy says nothing about it). */
-        if (curl_easy_getinfo(q->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen) != CURLE_OK)
-            clen = -1;
-        r->remote_size = clen >= 0 ? (int64_t)clen : -1;
-        if (clen < 0) {
-            size_t n = strlen(r->message);
-            snprintf(r->message + n, sizeof(r->message) - n, " without Content-Length");
-        }
+    /* Only a whole 200 holds the object (a 206 or 204 from a proxy does not). */
+    if (q->req->step == DL_STEP_VERIFY && http == 200 && r->cls == DL_OK) {
+        r->remote_size = q->got;
+        hash_sha256_final_hex(q->hash, r->remote_sha256);
     }
 }
 
@@ -386,11 +604,9 @@ static int sb_poll(void *state, int timeout_ms, backend_done_fn done, void *ctx)
         if (m->msg != CURLMSG_DONE)
             continue;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
-        result_of(q, m->data.result, &r);
-        curl_multi_remove_handle(sb->multi, q->easy);
-        sb->active--;
+        result_of(sb, q, m->data.result, &r);
         struct dl_request *req = q->req;
-        put_req(sb, q);
+        finish_req(sb, q);
         done(ctx, req, &r);
         finished++;
     }
@@ -402,6 +618,14 @@ static void sb_wakeup(void *state)
     struct sb *sb = state;
 
     curl_multi_wakeup(sb->multi);
+}
+
+static void sb_cancel(void *state)
+{
+    struct sb *sb = state;
+
+    while (sb->in_flight)
+        finish_req(sb, sb->in_flight);
 }
 
 static void sb_object_url(void *state, const char *path, char *out, size_t outsz)
@@ -420,12 +644,11 @@ static void sb_free(void *state)
 
     if (!sb)
         return;
+    sb_cancel(sb);
     while (sb->free_list) {
         struct sb_req *q = sb->free_list;
-        sb->free_list = q->next_free;
-        curl_easy_cleanup(q->easy);
-        free(q->resp);
-        free(q);
+        sb->free_list = q->next;
+        free_req(q);
     }
     curl_multi_cleanup(sb->multi);
     if (sb->key) {
@@ -480,6 +703,7 @@ const struct backend_ops backend_supabase_ops = {
     .start = sb_start,
     .poll = sb_poll,
     .wakeup = sb_wakeup,
+    .cancel = sb_cancel,
     .object_url = sb_object_url,
     .free = sb_free,
 };

@@ -32,9 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(body, data + 2, len);
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         struct dl_result r;
+        struct dl_where w = {.bucket = "ASE", .table = "ASE_Snapshot", .path = "camera_1/a.jpg"};
 
         memset(&r, 0xA5, sizeof(r));
-        upload_classify(steps[i], status, len ? body : NULL, len, &r);
+        upload_classify(steps[i], status & 1 ? &w : NULL, status, len ? body : NULL, len, &r);
         if (r.cls < DL_OK || r.cls > DL_CONFLICT || r.http_status != status ||
             !memchr(r.message, '\0', sizeof(r.message)))
             __builtin_trap();

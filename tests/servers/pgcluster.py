@@ -24,8 +24,9 @@ root.  The database "camsnap" holds the schema below (ensure_schema): the
 Supabase roles anon / authenticated / service_role (BYPASSRLS), the table
 "ASE_Snapshot" with row-level security on and an INSERT-only policy for anon
 (Supabase's "GRANT ALL" + RLS style), the role camsnap_anon_denied (same
-grants, no policy: "RLS on, no policy"), and the stand-in's storage metadata
-tables storage_objects and storage_buckets.
+grants, no policy: "RLS on, no policy"), the role camsnap_anon_select (same
+grants, INSERT and SELECT policies: a key that may also read), and the
+stand-in's storage metadata tables storage_objects and storage_buckets.
 """
 import contextlib
 import json
@@ -43,13 +44,14 @@ PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 DB_NAME = "camsnap"
 SUPERUSER = "postgres"
 # Roles the stand-in switches to (SET LOCAL ROLE), like PostgREST does.
-ROLES = ("anon", "authenticated", "service_role", "camsnap_anon_denied")
+ROLES = ("anon", "authenticated", "service_role", "camsnap_anon_denied", "camsnap_anon_select")
 
 SCHEMA_ROLES_SQL = """
 DO $$
 DECLARE r text;
 BEGIN
-  FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'camsnap_anon_denied'] LOOP
+  FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'camsnap_anon_denied',
+                           'camsnap_anon_select'] LOOP
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
       EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', r);
     END IF;
@@ -58,7 +60,8 @@ BEGIN
     CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
   END IF;
 END $$;
-GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role, camsnap_anon_denied;
+GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role, camsnap_anon_denied,
+    camsnap_anon_select;
 CREATE TABLE IF NOT EXISTS public.storage_buckets (
     id                 text PRIMARY KEY,
     public             boolean NOT NULL DEFAULT false,
@@ -95,7 +98,8 @@ CREATE TABLE IF NOT EXISTS public.{t} (
     file_size_kb      numeric NOT NULL
 );
 ALTER TABLE public.{t} ENABLE ROW LEVEL SECURITY;
-GRANT ALL ON TABLE public.{t} TO anon, authenticated, service_role, camsnap_anon_denied;
+GRANT ALL ON TABLE public.{t} TO anon, authenticated, service_role, camsnap_anon_denied,
+    camsnap_anon_select;
 """
 
 
@@ -116,8 +120,10 @@ def ensure_schema(conn, tables=("ASE_Snapshot",)):
             cur.execute("SELECT 1 FROM pg_policies WHERE schemaname = 'public' "
                         "AND tablename = %s AND policyname = 'anon_insert'", (table,))
             if cur.fetchone() is None:
-                cur.execute("CREATE POLICY anon_insert ON public.%s FOR INSERT TO anon "
-                            "WITH CHECK (true)" % _qident(table))
+                cur.execute("CREATE POLICY anon_insert ON public.%s FOR INSERT TO anon, "
+                            "camsnap_anon_select WITH CHECK (true)" % _qident(table))
+                cur.execute("CREATE POLICY anon_select ON public.%s FOR SELECT TO "
+                            "camsnap_anon_select USING (true)" % _qident(table))
     conn.commit()
 
 

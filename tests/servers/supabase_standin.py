@@ -9,7 +9,7 @@ the real thing.  Binds 127.0.0.1 only.
 usage:
   supabase_standin.py --dsn DSN --objects DIR [--port 0] [--jwt-secret S]
         [--bucket ASE]... [--public-bucket NAME]... [--table ASE_Snapshot]
-        [--role-policy service|anon_insert_only|none] [--control-token T]
+        [--role-policy service|anon_insert_only|anon_insert_select|none] [--control-token T]
         [--file-size-limit BYTES | BUCKET=BYTES]... [--allowed-mime LIST | BUCKET=LIST]...
         [--storage-key-auth] [--seed N] [--verbose]
   supabase_standin.py jwt --secret S --role anon|service_role|authenticated [--exp-in SECONDS]
@@ -24,6 +24,10 @@ Roles (the JWT "role" claim; no Authorization on /rest/v1 means anon):
                    SET ROLE anon in PostgreSQL, where "ASE_Snapshot" has RLS on
                    with an INSERT-only policy (RETURNING columns, ON CONFLICT ->
                    42501 -> HTTP 401).
+                 --role-policy anon_insert_select: INSERT and SELECT policies (storage:
+                   new objects yes and reads too; upsert and PUT still refused, as
+                   SUPABASE.md 1.5 found without an UPDATE policy), and SET ROLE
+                   camsnap_anon_select in PostgreSQL (INSERT and SELECT policies).
                  --role-policy none: RLS on and no policy at all (storage 403 RLS,
                    PostgREST 42501 -> 401).
   authenticated  no policies (42501 -> 403), storage like anon with policy none.
@@ -69,6 +73,7 @@ the first fault whose filters match is applied (and its count decremented):
   {"mode":"empty_200"}                       process, answer 200 with an empty body. commit default true
   {"mode":"reset","log":false,"stats":false} clear all faults (and the log / counters)
   {"mode":"config","role_policy":"anon_insert_only"}  change the role policy at run time
+                                             (any of --role-policy's choices)
 Answer: 200 {"ok":true,"faults":[active faults...],"role_policy":...}; 400 {"ok":false,"error":...}.
 GET /__stats: {"requests":{"storage":{"total":N,"by_status":{"200":N,"lost_response":N}},...},
   "storage_status_codes":{"409":N,...}, "duplicates":{"storage":N,"rest":N,"total":N},
@@ -117,6 +122,7 @@ JSON_CT = "application/json; charset=utf-8"
 STORAGE_PREFIX = "/storage/v1"
 REST_PREFIX = "/rest/v1/"
 INTERNAL_TABLES = ("storage_objects", "storage_buckets")
+ROLE_POLICIES = ("service", "anon_insert_only", "anon_insert_select", "none")
 
 
 # --------------------------------------------------------------------------- JWT (HS256)
@@ -545,11 +551,13 @@ class State:
             self.faults_applied.clear()
 
     def storage_access(self, role):
-        """'all' (bypass RLS), 'insert' (INSERT-only policy) or 'none' (no policy)."""
+        """'all' (bypass RLS), 'insert' (INSERT-only policy), 'read' (INSERT and SELECT
+        policies) or 'none' (no policy)."""
         if role == "service_role":
             return "all"
         if role == "anon":
-            return {"service": "all", "anon_insert_only": "insert", "none": "none"}[self.role_policy]
+            return {"service": "all", "anon_insert_only": "insert",
+                    "anon_insert_select": "read", "none": "none"}[self.role_policy]
         return "none"
 
     def db_role(self, role):
@@ -557,6 +565,7 @@ class State:
             return "service_role"
         if role == "anon":
             return {"service": "service_role", "anon_insert_only": "anon",
+                    "anon_insert_select": "camsnap_anon_select",
                     "none": "camsnap_anon_denied"}[self.role_policy]
         return role
 
@@ -920,8 +929,8 @@ class Handler(BaseHTTPRequestHandler):
                         st.clear_stats()
                 elif mode == "config":
                     pol = item.get("role_policy", st.role_policy)
-                    if pol not in ("service", "anon_insert_only", "none"):
-                        raise ValueError("role_policy must be service, anon_insert_only or none")
+                    if pol not in ROLE_POLICIES:
+                        raise ValueError("role_policy must be one of %s" % ", ".join(ROLE_POLICIES))
                     st.role_policy = pol
                 else:
                     st.faults.add(item)
@@ -1044,7 +1053,7 @@ class Handler(BaseHTTPRequestHandler):
         if b is None:
             return e_no_bucket()
         access = st.storage_access(self.role)
-        if access == "none" or (access == "insert" and upsert):
+        if access == "none" or (access in ("insert", "read") and upsert):
             return e_rls()
         data, ctype, cache = self.parse_upload(body)
         with st.pool.conn() as c, c.cursor() as cur:
@@ -1118,7 +1127,7 @@ class Handler(BaseHTTPRequestHandler):
                         "user_metadata FROM storage_objects WHERE bucket_id = %s AND name = %s",
                         (bucket, name))
             row = cur.fetchone()
-        if row is None or access != "all":   # RLS hides what anon cannot SELECT
+        if row is None or access not in ("all", "read"):   # RLS hides what anon cannot SELECT
             return e_no_key()
         oid, size, ctype, cache, md5, created, updated, meta = row
         if info:
@@ -1418,7 +1427,7 @@ def build_parser():
     p.add_argument("--public-bucket", action="append", default=[],
                    help="a public bucket (created if needed; repeatable)")
     p.add_argument("--table", default="ASE_Snapshot")
-    p.add_argument("--role-policy", choices=("service", "anon_insert_only", "none"),
+    p.add_argument("--role-policy", choices=ROLE_POLICIES,
                    default="anon_insert_only")
     p.add_argument("--control-token")
     p.add_argument("--file-size-limit", action="append",

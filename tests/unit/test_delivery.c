@@ -37,12 +37,14 @@ struct fx {
     struct image_buf jpeg;
     struct spool_still s[MAXS];
     char iso[MAXS][40];
+    char name[MAXS][256];       /* the object name of still i (digest) */
     char obj[MAXS][1024];       /* where the object of still i goes */
     char row[MAXS][1024];       /* where its row goes */
     int n;
 };
 
-static struct config *make_config(struct fx *fx, const char *out, int concurrency)
+static struct config *make_config_named(struct fx *fx, const char *out, int concurrency,
+                                        const char *object_name)
 {
     char text[2048];
     struct config *cfg;
@@ -50,10 +52,16 @@ static struct config *make_config(struct fx *fx, const char *out, int concurrenc
     snprintf(text, sizeof(text),
              "[general]\nstate_dir = %s\nwindow = always\nrestaurant_id = store-001\n"
              "[upload]\nbackend = dir\npath = %s\nconcurrency = %d\nbackoff_base = 1s\n"
-             "backoff_cap = 2s\nretry_interval = 1s\n[camera c1]\nurl = synthetic://64x48\n",
-             fx->dir, out, concurrency);
+             "backoff_cap = 2s\nretry_interval = 1s\nobject_name = %s\n"
+             "[camera c1]\nurl = synthetic://64x48\n",
+             fx->dir, out, concurrency, object_name);
     assert_int_equal(config_load_string(text, "test", NULL, stderr, &cfg), CS_OK);
     return cfg;
+}
+
+static struct config *make_config(struct fx *fx, const char *out, int concurrency)
+{
+    return make_config_named(fx, out, concurrency, "digest");
 }
 
 static int setup(void **state)
@@ -118,8 +126,11 @@ static int add_still(struct fx *fx, int64_t ms)
                             .capture_ms = ms, .capture_iso = fx->iso[i], .file_size = s->size,
                             .width = 64, .height = 48, .sha256_hex = s->sha256};
     assert_int_equal(store_add_still(fx->st, &si, NULL), CS_OK);
-    delivery_image_id("store-001", "ASE", s->relpath, id);
-    snprintf(path, sizeof(path), "%s/ASE/store-001/%s", fx->out, s->relpath);
+    assert_int_equal(delivery_object_name(s->relpath, s->sha256, OBJECT_NAME_DIGEST, fx->name[i],
+                                          sizeof(fx->name[i])),
+                     CS_OK);
+    delivery_image_id("store-001", "ASE", fx->name[i], id);
+    snprintf(path, sizeof(path), "%s/ASE/store-001/%s", fx->out, fx->name[i]);
     memcpy(fx->obj[i], path, sizeof(path));
     snprintf(path, sizeof(path), "%s/rows/%s.json", fx->out, id);
     memcpy(fx->row[i], path, sizeof(path));
@@ -276,7 +287,8 @@ static void check_delivered(struct fx *fx, int i)
     assert_int_equal((int64_t)len, fx->s[i].size);
     expect_file(fx->obj[i], local, len);
     free(local);
-    delivery_image_id("store-001", "ASE", fx->s[i].relpath, id);
+    assert_string_equal(column(fx, i, "object_name"), fx->name[i]);
+    delivery_image_id("store-001", "ASE", fx->name[i], id);
     assert_string_equal(column(fx, i, "image_id"), id);
     snprintf(url, sizeof(url), "file://%s", fx->obj[i]);
     if (!(row = json_load_file(fx->row[i], 0, &je)))
@@ -445,6 +457,110 @@ static void missing_and_changed_files(void **state)
         assert_int_equal(access(fx->obj[i], F_OK), -1);
 }
 
+/* Still i delivered under its spool (plain) name, with the row id of it. */
+static void use_plain_name(struct fx *fx, int i)
+{
+    char id[37], path[sizeof(fx->obj[0])];
+
+    assert_true(strlen(fx->s[i].relpath) < sizeof(fx->name[i]));
+    memcpy(fx->name[i], fx->s[i].relpath, strlen(fx->s[i].relpath) + 1);
+    snprintf(path, sizeof(path), "%s/ASE/store-001/%s", fx->out, fx->s[i].relpath);
+    memcpy(fx->obj[i], path, sizeof(path));
+    delivery_image_id("store-001", "ASE", fx->s[i].relpath, id);
+    snprintf(path, sizeof(path), "%s/rows/%s.json", fx->out, id);
+    memcpy(fx->row[i], path, sizeof(path));
+}
+
+/* Writes bytes under the plain name of still i (another site's object). */
+static void put_theirs(struct fx *fx, int i, const uint8_t *bytes, size_t len)
+{
+    char path[1100];
+
+    snprintf(path, sizeof(path), "%s/ASE/store-001/camera_c1", fx->out);
+    mkdirs(path);
+    snprintf(path, sizeof(path), "%s/ASE/store-001/%s", fx->out, fx->s[i].relpath);
+    write_file(path, bytes, len);
+}
+
+/* Another still's bytes: still i's with one byte changed (same size). */
+static uint8_t *other_bytes(struct fx *fx, int i, size_t *len)
+{
+    uint8_t *bytes = slurp(fx->s[i].path, len);
+
+    bytes[*len / 2] ^= 0x55;
+    return bytes;
+}
+
+/* (j) A second site with the same restaurant_id and camera names stored its
+ * own still under our still's plain name first: with digest names (the
+ * default) ours goes next to it, both kept, our row pointing at our bytes. */
+static void another_sites_still_under_the_plain_name(void **state)
+{
+    struct fx *fx = *state;
+    struct delivery_summary sum;
+    int a = add_still(fx, T0);
+    size_t len;
+    uint8_t *theirs = other_bytes(fx, a, &len);
+    char path[1100];
+
+    put_theirs(fx, a, theirs, len);
+    sum = deliver(fx, NULL, NULL);
+    expect(&sum, 1, 0, 0, 0, 0);
+    check_delivered(fx, a);
+    assert_string_equal(column(fx, a, "remote_check"), "stored");
+    snprintf(path, sizeof(path), "%s/ASE/store-001/%s", fx->out, fx->s[a].relpath);
+    expect_file(path, theirs, len);
+    assert_int_equal(count_files(fx, "ASE/store-001/camera_c1"), 2);
+    free(theirs);
+}
+
+/* (k) object_name = plain: the spool name remotely; another site's still
+ * under it is a conflict (this backend reads it back), never ours. */
+static void plain_names(void **state)
+{
+    struct fx *fx = *state;
+    struct config *cfg = make_config_named(fx, fx->out, 4, "plain");
+    struct delivery_summary sum;
+    int a = add_still(fx, T0), b = add_still(fx, T0 + 1000);
+    size_t len;
+    uint8_t *theirs = other_bytes(fx, a, &len);
+
+    put_theirs(fx, a, theirs, len);
+    use_plain_name(fx, a);
+    use_plain_name(fx, b);
+    sum = deliver(fx, cfg, NULL);
+    expect(&sum, 1, 0, 0, 1, 0);
+    assert_int_equal(status_of(fx, a), STILL_QUARANTINED);
+    assert_non_null(strstr(column(fx, a, "error_message"), "conflict"));
+    expect_file(fx->obj[a], theirs, len);
+    check_delivered(fx, b);
+    config_free(cfg);
+    free(theirs);
+}
+
+/* (l) A still an older camsnap attempted under its plain name (the answer
+ * was lost) keeps that name after the upgrade (the migration names every
+ * row it finds plain): the retry meets its own object, one object, one row. */
+static void named_before_the_upgrade_keeps_its_name(void **state)
+{
+    struct fx *fx = *state;
+    struct delivery_summary sum;
+    int a = add_still(fx, T0);
+    size_t len;
+    uint8_t *ours = slurp(fx->s[a].path, &len);
+
+    put_theirs(fx, a, ours, len); /* the lost answer's object: our bytes */
+    sql(fx, "UPDATE upload_tracking SET object_name = filename, upload_status = 'failed', "
+            "upload_attempts = 1");
+    use_plain_name(fx, a);
+    sum = deliver(fx, NULL, NULL);
+    expect(&sum, 1, 1, 0, 0, 0);
+    check_delivered(fx, a);
+    assert_string_equal(column(fx, a, "remote_check"), "content");
+    assert_int_equal(count_files(fx, "ASE/store-001/camera_c1"), 1);
+    free(ours);
+}
+
 struct order_ctx {
     struct fx *fx;
     int by_age[MAXS];           /* still indexes, oldest first */
@@ -523,7 +639,7 @@ static void failure_then_recovery(void **state)
         assert_int_equal(column_int(fx, i, "remote_step"), 0);
         assert_true(column_int(fx, i, "next_attempt_ms") > clock_wall_ms());
         assert_true(column_int(fx, i, "last_attempt_ms") >= before);
-        assert_non_null(strstr(column(fx, i, "error_message"), fx->s[i].relpath));
+        assert_non_null(strstr(column(fx, i, "error_message"), fx->name[i]));
     }
     /* fixed: a new destination, and a sync that waits */
     sum = deliver(fx, NULL, &opts);
@@ -534,55 +650,105 @@ static void failure_then_recovery(void **state)
     }
 }
 
-/* The verdict on a size-check answer as the Supabase backend classifies
- * it, on the first try and on the last allowed one. */
-static enum delivery_verify verdict_of(long http, const char *body, int64_t content_length,
-                                       int64_t failures_before)
+#define SHA_A "3fa2c91b0123456789abcdef0123456789abcdef0123456789abcdef01234567"
+#define SHA_B "0000000089abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* The verdict on the answer to the reading back as the Supabase backend
+ * classifies it: a 200 with the bytes' size and SHA-256 (as upload.c's
+ * result_of()), or another answer. */
+static enum delivery_verify verdict_of(long http, const char *body, int64_t size, const char *sha,
+                                       bool digest, int64_t failures_before)
 {
     struct dl_result r;
 
     memset(&r, 0, sizeof(r));
-    upload_classify(DL_STEP_VERIFY, http, body, body ? strlen(body) : 0, &r);
-    r.remote_size = http == 200 ? content_length : -1; /* as upload.c's result_of() */
-    return delivery_verify_verdict(&r, 1000, failures_before);
+    upload_classify(DL_STEP_VERIFY, NULL, http, body, body ? strlen(body) : 0, &r);
+    r.remote_size = http == 200 && r.cls == DL_OK ? size : -1;
+    snprintf(r.remote_sha256, sizeof(r.remote_sha256), "%s", http == 200 ? sha : "");
+    return delivery_verify_verdict(&r, 1000, SHA_A, digest, failures_before);
 }
 
-/* (h) A size check the server cannot answer never holds a still back: it is
- * "unknown" (recorded as stored) at once. A transient failure is retried
- * until DELIVERY_VERIFY_ATTEMPTS checks failed, then it is "unknown" too. */
+/* (h) Identity after "already exists": the bytes read back decide; when
+ * they cannot be read, a digest name proves it and a plain name cannot
+ * (unproven, never silent); a transient failure is retried for a plain name
+ * only, until DELIVERY_VERIFY_ATTEMPTS readings failed. */
 static void verify_verdicts(void **state)
 {
     static const long never[] = {501, 405, 400, 401, 403, 404, 410, 302, 204, 206};
     static const long transient[] = {500, 502, 503, 504, 544, 429, 408};
     const char *lock = "{\"statusCode\":\"503\",\"error\":\"LockTimeout\"}";
     const char *gone = "{\"statusCode\":\"404\",\"code\":\"NoSuchKey\"}";
+    const char *rls200 = "{\"statusCode\":\"404\",\"error\":\"not_found\",\"message\":"
+                         "\"Object not found\"}";
 
     (void)state;
     assert_true(DELIVERY_VERIFY_ATTEMPTS >= 3 && DELIVERY_VERIFY_ATTEMPTS <= 5);
-    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
-        for (int64_t before = 0; before <= DELIVERY_VERIFY_ATTEMPTS; before++)
-            if (verdict_of(never[i], NULL, 1000, before) != DELIVERY_VERIFY_UNKNOWN)
-                fail_msg("HEAD answered %ld (%lld failures before): not \"unknown\"", never[i],
+    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+        for (int64_t before = 0; before <= DELIVERY_VERIFY_ATTEMPTS; before++) {
+            if (verdict_of(never[i], NULL, 1000, SHA_A, false, before) != DELIVERY_VERIFY_UNPROVEN)
+                fail_msg("GET answered %ld (%lld failures before): not \"unproven\"", never[i],
                          (long long)before);
-    assert_int_equal(verdict_of(400, gone, -1, 0), DELIVERY_VERIFY_UNKNOWN);
+            assert_int_equal(verdict_of(never[i], NULL, 1000, SHA_A, true, before),
+                             DELIVERY_VERIFY_BY_NAME);
+        }
+    }
+    assert_int_equal(verdict_of(400, gone, -1, "", false, 0), DELIVERY_VERIFY_UNPROVEN);
+    assert_int_equal(verdict_of(400, gone, -1, "", true, 0), DELIVERY_VERIFY_BY_NAME);
+    /* a 200 whose body is Storage's "not found": not the object */
+    assert_int_equal(verdict_of(200, rls200, 60, "", true, 0), DELIVERY_VERIFY_BY_NAME);
+    assert_int_equal(verdict_of(200, rls200, 60, "", false, 0), DELIVERY_VERIFY_UNPROVEN);
     for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++) {
         int64_t tries = 0;
-        while (verdict_of(transient[i], NULL, -1, tries) == DELIVERY_VERIFY_AGAIN)
+        assert_int_equal(verdict_of(transient[i], NULL, -1, "", true, 0), DELIVERY_VERIFY_BY_NAME);
+        while (verdict_of(transient[i], NULL, -1, "", false, tries) == DELIVERY_VERIFY_AGAIN)
             assert_true(++tries < 100);
-        /* tries failures were recorded; the next answer ended the checking */
+        /* tries failures were recorded; the next answer ended the reading */
         if (tries + 1 != DELIVERY_VERIFY_ATTEMPTS)
-            fail_msg("HEAD answered %ld: %lld checks, want %d", transient[i], (long long)tries + 1,
+            fail_msg("GET answered %ld: %lld readings, want %d", transient[i], (long long)tries + 1,
                      DELIVERY_VERIFY_ATTEMPTS);
-        assert_int_equal(verdict_of(transient[i], NULL, -1, tries), DELIVERY_VERIFY_UNKNOWN);
-        assert_int_equal(verdict_of(transient[i], NULL, -1, tries + 7), DELIVERY_VERIFY_UNKNOWN);
+        assert_int_equal(verdict_of(transient[i], NULL, -1, "", false, tries + 7),
+                         DELIVERY_VERIFY_UNPROVEN);
     }
-    assert_int_equal(verdict_of(400, lock, -1, 0), DELIVERY_VERIFY_AGAIN);
-    /* a 200: its Content-Length decides; none is "unknown" */
-    assert_int_equal(verdict_of(200, NULL, 1000, 0), DELIVERY_VERIFY_SAME);
-    assert_int_equal(verdict_of(200, NULL, 999, 0), DELIVERY_VERIFY_DIFFERS);
-    assert_int_equal(verdict_of(200, NULL, 0, 0), DELIVERY_VERIFY_DIFFERS);
-    assert_int_equal(verdict_of(200, NULL, -1, 0), DELIVERY_VERIFY_UNKNOWN);
-    assert_int_equal(verdict_of(200, NULL, 1000, DELIVERY_VERIFY_ATTEMPTS), DELIVERY_VERIFY_SAME);
+    assert_int_equal(verdict_of(400, lock, -1, "", false, 0), DELIVERY_VERIFY_AGAIN);
+    /* a 200: size and SHA-256 decide, whatever the name */
+    for (int digest = 0; digest <= 1; digest++) {
+        assert_int_equal(verdict_of(200, NULL, 1000, SHA_A, digest, 0), DELIVERY_VERIFY_SAME);
+        assert_int_equal(verdict_of(200, NULL, 1000, SHA_B, digest, 0), DELIVERY_VERIFY_DIFFERS);
+        assert_int_equal(verdict_of(200, NULL, 999, SHA_A, digest, 0), DELIVERY_VERIFY_DIFFERS);
+        assert_int_equal(verdict_of(200, NULL, 0, "", digest, 0), DELIVERY_VERIFY_DIFFERS);
+        assert_int_equal(verdict_of(200, NULL, 1000, SHA_A, digest, DELIVERY_VERIFY_ATTEMPTS),
+                         DELIVERY_VERIFY_SAME);
+    }
+}
+
+/* Object names: the digest goes before the extension; plain is the spool
+ * name; a name "has" a digest only if it ends in that still's. */
+static void object_names(void **state)
+{
+    const char *f = "camera_27/20261126_113000_2592_1944.jpg";
+    char out[256], tiny[20];
+
+    (void)state;
+    assert_int_equal(delivery_object_name(f, SHA_A, OBJECT_NAME_DIGEST, out, sizeof(out)), CS_OK);
+    assert_string_equal(out, "camera_27/20261126_113000_2592_1944_3fa2c91b.jpg");
+    assert_true(delivery_name_has_digest(out, SHA_A));
+    assert_false(delivery_name_has_digest(out, SHA_B));
+    assert_false(delivery_name_has_digest(f, SHA_A));
+    assert_int_equal(delivery_object_name("camera_a.b/20261126_113000_64_48_1.jpg", SHA_B,
+                                          OBJECT_NAME_DIGEST, out, sizeof(out)),
+                     CS_OK);
+    assert_string_equal(out, "camera_a.b/20261126_113000_64_48_1_00000000.jpg");
+    assert_int_equal(
+        delivery_object_name("camera_a.b/noext", SHA_B, OBJECT_NAME_DIGEST, out, sizeof(out)),
+        CS_OK);
+    assert_string_equal(out, "camera_a.b/noext_00000000");
+    assert_true(delivery_name_has_digest(out, SHA_B));
+    assert_int_equal(delivery_object_name(f, SHA_A, OBJECT_NAME_PLAIN, out, sizeof(out)), CS_OK);
+    assert_string_equal(out, f);
+    assert_int_equal(delivery_object_name(f, "", OBJECT_NAME_DIGEST, out, sizeof(out)),
+                     CS_BADFRAME);
+    assert_int_equal(delivery_object_name(f, SHA_A, OBJECT_NAME_DIGEST, tiny, sizeof(tiny)),
+                     CS_TOOBIG);
 }
 
 /* (i) image_id: RFC 4122 version 5, deterministic, per restaurant. */
@@ -623,7 +789,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(missing_and_changed_files, setup, teardown),
         cmocka_unit_test_setup_teardown(oldest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(failure_then_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(another_sites_still_under_the_plain_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(plain_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(named_before_the_upgrade_keeps_its_name, setup, teardown),
         cmocka_unit_test(verify_verdicts),
+        cmocka_unit_test(object_names),
         cmocka_unit_test(image_id_is_a_v5_uuid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

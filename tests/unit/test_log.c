@@ -1,12 +1,16 @@
-/* test_log.c - redaction of secrets in URLs and log text. */
+/* test_log.c - redaction of secrets in URLs and log text; control characters
+ * from outside (a server's error text) never reach a log line raw. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
+#include "testutil.h"
 
 static void redacts_userinfo(void **state)
 {
@@ -67,6 +71,77 @@ static void redacts_text(void **state)
     assert_string_equal(out, "\"rtsp://***@h/p\"");
 }
 
+static void escapes_what_drives_a_terminal(void **state)
+{
+    char out[256], small[8];
+
+    (void)state;
+    assert_string_equal(log_escape("plain text, caf\xc3\xa9 \xe6\x97\xa5 \\n", out, sizeof(out)),
+                        "plain text, caf\xc3\xa9 \xe6\x97\xa5 \\n");
+    assert_string_equal(log_escape("a\nb\rc\td\x1b[2Je\x7f\x01", out, sizeof(out)),
+                        "a\\nb\\rc\\td\\x1b[2Je\\x7f\\x01");
+    /* C1 controls as UTF-8 (U+009B is CSI), bytes that are not UTF-8, an
+     * overlong '/', a surrogate, a cut sequence */
+    assert_string_equal(log_escape("\xc2\x9b"
+                                   "1m|\xc2\xa0|\xff|\xc0\xaf|\xed\xa0\x80|\xe6\x97",
+                                   out, sizeof(out)),
+                        "\\u009b1m|\xc2\xa0|\\xff|\\xc0\\xaf|\\xed\\xa0\\x80|\\xe6\\x97");
+    /* an escape is never cut */
+    assert_string_equal(log_escape("abcd\x1b", small, sizeof(small)), "abcd");
+    assert_string_equal(log_escape("ab\x1b", small, sizeof(small)), "ab\\x1b");
+}
+
+/* Reads the only daily log file in dir into buf. */
+static void read_log(const char *dir, char *buf, size_t bufsz)
+{
+    char path[1200];
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    FILE *f = NULL;
+    size_t n;
+
+    assert_non_null(d);
+    while (!f && (e = readdir(d))) {
+        if (strncmp(e->d_name, "capture_", 8))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        f = fopen(path, "r");
+    }
+    closedir(d);
+    assert_non_null(f);
+    n = fread(buf, 1, bufsz - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* A server's error text with a newline and ANSI escapes: one line in the
+ * daily log, every control character written as an escape. */
+static void log_lines_escape_control_characters(void **state)
+{
+    char dir[512], buf[4096];
+    const char *line;
+
+    (void)state;
+    assert_non_null(test_mkdtemp(dir, sizeof(dir)));
+    log_setup(LOG_LEVEL_INFO, dir, true, 0);
+    log_msg(LOG_LEVEL_WARN, "c1", "storing: HTTP 400 (%s)",
+            "Bucket not found\n2026-11-26 info fake line\x1b[31m\r\tred\x7f\x01");
+    log_msg(LOG_LEVEL_INFO, NULL, "ends with a newline\n");
+    log_close();
+    read_log(dir, buf, sizeof(buf));
+    line = strstr(buf, "camera c1: storing: HTTP 400 (Bucket not found\\n2026-11-26 info fake "
+                       "line\\x1b[31m\\r\\tred\\x7f\\x01)\n");
+    if (!line)
+        fail_msg("log file holds:\n%s", buf);
+    assert_non_null(strstr(buf, "ends with a newline\n"));
+    assert_null(strstr(buf, "newline\\n"));
+    assert_null(strchr(buf, '\x1b'));
+    assert_null(strchr(buf, '\r'));
+    /* two messages, two lines */
+    assert_int_equal(strchr(strchr(buf, '\n') + 1, '\n')[1], '\0');
+    test_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -74,6 +149,8 @@ int main(void)
         cmocka_unit_test(redacts_query_secrets),
         cmocka_unit_test(truncates_safely),
         cmocka_unit_test(redacts_text),
+        cmocka_unit_test(escapes_what_drives_a_terminal),
+        cmocka_unit_test(log_lines_escape_control_characters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -221,6 +221,7 @@ static void test_open_creates_schema(void **state)
                                     "+ COUNT(resolution_mismatch) + COUNT(remote_step) "
                                     "+ COUNT(next_attempt_ms) + COUNT(image_id) "
                                     "+ COUNT(created_ms) + COUNT(verify_failures) "
+                                    "+ COUNT(object_name) + COUNT(remote_check) "
                                     "FROM upload_tracking"),
                      0);
 }
@@ -469,6 +470,8 @@ static void test_migrates_v3_database(void **state)
     raw_exec(f->db, "UPDATE upload_tracking SET upload_status = 'failed', upload_attempts = 3, "
                     "remote_step = 0, error_class = 'retry';"
                     "ALTER TABLE upload_tracking DROP COLUMN verify_failures;"
+                    "ALTER TABLE upload_tracking DROP COLUMN object_name;"
+                    "ALTER TABLE upload_tracking DROP COLUMN remote_check;"
                     "PRAGMA user_version = 3;");
 
     st = open_ok(f->db);
@@ -526,11 +529,102 @@ static void test_verify_failures(void **state)
     assert_int_equal(store_mark_missing(st, "camera_1/a.jpg"), CS_OK);
     assert_int_equal(store_add_still(st, &si, NULL), CS_OK);
     assert_int_equal(due_one(st).verify_failures, 2);
-    /* other bytes: it starts over */
+    assert_int_equal(store_set_names(st, id, "camera_1/a_01234567.jpg", "an-id"), CS_OK);
+    assert_int_equal(store_mark_missing(st, "camera_1/a.jpg"), CS_OK);
+    assert_int_equal(store_add_still(st, &si, NULL), CS_OK);
+    assert_string_equal(due_one(st).object_name, "camera_1/a_01234567.jpg");
+    /* other bytes: it starts over, with names of its own */
     assert_int_equal(store_mark_missing(st, "camera_1/a.jpg"), CS_OK);
     si.sha256_hex = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
     assert_int_equal(store_add_still(st, &si, NULL), CS_OK);
     assert_int_equal(due_one(st).verify_failures, 0);
+    assert_string_equal(due_one(st).object_name, "");
+    assert_string_equal(due_one(st).image_id, "");
+    store_close(st);
+}
+
+/* Version 4 (before object names): every row keeps the name it was, or may
+ * have been, sent under - its plain filename - so a still attempted before
+ * the upgrade (its answer lost) meets its own object again; stills
+ * recorded after the upgrade get theirs before their first attempt. */
+static void test_migrates_v4_database(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f->db);
+    char text[128];
+
+    add(st, "camera_1/a.jpg", "camera_1", 1000, 4096);
+    add(st, "camera_1/b.jpg", "camera_1", 2000, 4096);
+    add(st, "camera_1/c.jpg", "camera_1", 3000, 4096);
+    store_close(st);
+    raw_exec(f->db,
+             "UPDATE upload_tracking SET image_id = 'f3c1e303-7a22-5bca-8681-ea931b62ff20', "
+             "upload_status = 'failed', upload_attempts = 1 WHERE filename = 'camera_1/a.jpg';"
+             "UPDATE upload_tracking SET upload_status = 'success', remote_step = 2 "
+             "WHERE filename = 'camera_1/b.jpg';"
+             "ALTER TABLE upload_tracking DROP COLUMN object_name;"
+             "ALTER TABLE upload_tracking DROP COLUMN remote_check;"
+             "PRAGMA user_version = 4;");
+
+    st = open_ok(f->db);
+    assert_int_equal(store_version_at_open(st), 4);
+    struct store_due d = due_one(st);
+    assert_string_equal(d.filename, "camera_1/a.jpg");
+    assert_string_equal(d.object_name, "camera_1/a.jpg");
+    assert_string_equal(d.image_id, "f3c1e303-7a22-5bca-8681-ea931b62ff20");
+    assert_int_equal(d.attempts, 1);
+    add(st, "camera_1/d.jpg", "camera_1", 4000, 4096);
+    store_close(st);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM upload_tracking "
+                                    "WHERE object_name = filename"),
+                     3);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM upload_tracking WHERE object_name IS "
+                                    "NULL AND filename = 'camera_1/d.jpg'"),
+                     1);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(remote_check) FROM upload_tracking"), 0);
+    raw_text(f->db, "SELECT upload_status FROM upload_tracking WHERE filename = 'camera_1/b.jpg'",
+             text, sizeof text);
+    assert_string_equal(text, "success");
+}
+
+/* What needs a person: the attention errors of waiting stills, grouped,
+ * most stills first, per camera or all; delivered ones no longer count. */
+static void test_attention(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f->db);
+    struct store_attention a[1];
+    size_t n;
+    int64_t stills, id[4];
+    const char *cams[4] = {"c1", "c2", "c2", "c1"};
+    char name[32];
+
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "camera_%s/%d.jpg", cams[i], i);
+        struct still_info si = still(name, cams[i], 1000 + i, 10);
+        assert_int_equal(store_add_still(st, &si, &id[i]), CS_OK);
+    }
+    assert_int_equal(store_attention(st, NULL, a, 1, &n, &stills), CS_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(stills, 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_attempt_failed(st, id[i], 1, 2, "attention",
+                                              i < 2 ? "bucket \"NOPE\" does not exist" : "key"),
+                         CS_OK);
+    assert_int_equal(store_attempt_failed(st, id[3], 1, 2, "retry", "HTTP 503"), CS_OK);
+    assert_int_equal(store_attention(st, NULL, a, 1, &n, &stills), CS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(stills, 3);
+    assert_string_equal(a[0].message, "bucket \"NOPE\" does not exist");
+    assert_int_equal(a[0].stills, 2);
+    assert_int_equal(a[0].cameras, 2);
+    assert_string_equal(a[0].camera, "c1");
+    assert_int_equal(store_attention(st, "c1", a, 1, &n, &stills), CS_OK);
+    assert_int_equal(stills, 1);
+    assert_int_equal(store_delivered(st, id[0], "u", 3), CS_OK);
+    assert_int_equal(store_attention(st, NULL, a, 1, &n, &stills), CS_OK);
+    assert_int_equal(stills, 2);
     store_close(st);
 }
 
@@ -793,7 +887,13 @@ static void test_stats(void **state)
     struct store_stats s;
 
     fill_for_stats(f, st);
+    /* delivered, "already there" not provable ours; a pending one is not counted */
+    raw_exec(f->db, "UPDATE upload_tracking SET remote_check = 'unverified' "
+                    "WHERE upload_status IN ('success', 'pending') AND camera_name = 'cam_a'");
     assert_int_equal(store_stats(st, &s), CS_OK);
+    assert_int_equal(s.unverified, 1);
+    assert_int_equal(s.cameras[0].unverified, 1);
+    assert_int_equal(s.cameras[1].unverified, 0);
     assert_int_equal(s.count[STILL_PENDING], 3);
     assert_int_equal(s.count[STILL_SUCCESS], 1);
     assert_int_equal(s.count[STILL_FAILED], 1);
@@ -913,6 +1013,8 @@ int main(void)
         DIR_TEST(test_adopts_python_rows),
         DIR_TEST(test_readonly_creates_and_writes_nothing),
         DIR_TEST(test_readonly_reads_an_older_schema),
+        DIR_TEST(test_migrates_v4_database),
+        DIR_TEST(test_attention),
         DIR_TEST(test_verify_failures),
         cmocka_unit_test(test_add_then_duplicate),
         DIR_TEST(test_columns_written),

@@ -1,7 +1,7 @@
 /* test_upload.c - upload_classify(): every answer of the real Supabase
  * Storage and PostgREST (shared/SUPABASE.md sections 1.3 and 1.8), by HTTP
- * status AND body, the answers to the size check (HEAD), and its robustness
- * against odd bodies. */
+ * status AND body (success only in the documented shape), the answers to
+ * the size check (HEAD), and its robustness against odd bodies. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +17,10 @@
 #define ROW DL_STEP_ROW
 #define HEAD DL_STEP_VERIFY
 
+/* Where the answers of the tables below come from. */
+static const struct dl_where here = {
+    .bucket = "ASE", .table = "ASE_Snapshot", .path = "camera_27/20261126_113000_2592_1944.jpg"};
+
 struct answer {
     enum dl_step step;
     long http;
@@ -31,7 +35,16 @@ static const struct answer storage[] = {
     {OBJ, 200, "{\"Key\":\"ASE/camera_27/20261126_113000_2592_1944.jpg\","
                "\"Id\":\"e2f7c044-af9d-4855-85de-9bc163cb7268\"}", DL_OK, {0}},
     {OBJ, 200, "{\"Key\":\"ASE/camera_27/20261126_113000_2592_1944.jpg\"}", DL_OK, {0}},
-    {OBJ, 200, "", DL_OK, {0}},
+    /* a 200 that is not Storage's success: no Key, or a body that says failure */
+    {OBJ, 200, "", DL_RETRY, {"HTTP 200", "no Key"}},
+    {OBJ, 200, "{\"Key\":\"ASE/camera_27/20261126_113000_2592_1944.jpg\"", DL_RETRY, {"no Key"}},
+    {OBJ, 200, "{\"statusCode\":\"403\",\"error\":\"Unauthorized\",\"message\":\"new row "
+               "violates row-level security policy\",\"code\":\"AccessDenied\"}", DL_ATTENTION,
+     {"HTTP 200", "row-level security policy", "says failure"}},
+    {OBJ, 200, "{\"error\":\"Internal\",\"message\":\"something broke\"}", DL_ATTENTION,
+     {"something broke", "says failure"}},
+    {OBJ, 200, "{\"statusCode\":\"503\",\"error\":\"LockTimeout\",\"message\":\"Resource "
+               "is locked\"}", DL_RETRY, {"503", "Resource is locked", "says failure"}},
     /* 2: duplicate without upsert = already stored */
     {OBJ, 400, "{\"statusCode\":\"409\",\"error\":\"Duplicate\",\"message\":\"The resource already "
                "exists\",\"code\":\"KeyAlreadyExists\"}", DL_EXISTS, {0}},
@@ -102,6 +115,20 @@ static const struct answer storage[] = {
 static const struct answer rest[] = {
     {ROW, 201, "", DL_OK, {0}},
     {ROW, 201, NULL, DL_OK, {0}},
+    {ROW, 201, "[]", DL_OK, {0}},
+    {ROW, 201, "[{\"image_id\":\"f3c1e303-7a22-5bca-8681-ea931b62ff20\"}]", DL_OK, {0}},
+    /* not PostgREST's answer to an insert: tried again (a retry meets 23505) */
+    {ROW, 200, "", DL_RETRY, {"HTTP 200", "201"}},
+    {ROW, 204, NULL, DL_RETRY, {"HTTP 204"}},
+    {ROW, 201, "[{\"image_id\":", DL_RETRY, {"HTTP 201", "tried again"}},
+    /* a success status whose body is an error: that error */
+    {ROW, 200, "{\"code\":\"42501\",\"details\":null,\"hint\":null,\"message\":\"new row "
+               "violates row-level security policy for table \\\"ASE_Snapshot\\\"\"}",
+     DL_ATTENTION, {"42501", "row-level security policy", "says failure"}},
+    {ROW, 201, "{\"code\":\"PGRST001\",\"details\":null,\"hint\":null,\"message\":\"Database "
+               "client error\"}", DL_RETRY, {"PGRST001", "says failure"}},
+    {ROW, 200, "{\"code\":\"23505\",\"details\":null,\"hint\":null,\"message\":\"duplicate "
+               "key value violates unique constraint\"}", DL_EXISTS, {0}},
     {ROW, 409, "{\"code\":\"23505\",\"details\":\"Key (image_id)=(f3c1e303-7a22-5bca-8681-"
                "ea931b62ff20) already exists.\",\"hint\":null,\"message\":\"duplicate key value "
                "violates unique constraint \\\"ASE_Snapshot_pkey\\\"\"}", DL_EXISTS, {0}},
@@ -188,7 +215,7 @@ static const char *step_words(enum dl_step s)
 {
     return s == DL_STEP_OBJECT ? "storing the object"
            : s == DL_STEP_ROW  ? "inserting the row"
-                               : "reading the object's size";
+                               : "reading the stored object back";
 }
 
 /* Classifies one answer from an exact-length copy (no NUL after it, so a
@@ -203,7 +230,7 @@ static void check_answer(const struct answer *a)
     if (copy)
         memcpy(copy, a->body, len);
     memset(&r, 0x5a, sizeof(r));
-    upload_classify(a->step, a->http, a->body ? (copy ? copy : "") : NULL, len, &r);
+    upload_classify(a->step, &here, a->http, a->body ? (copy ? copy : "") : NULL, len, &r);
     if (r.cls != a->want)
         fail_msg("step %d HTTP %ld body %s: got %s, want %s (%s)", a->step, a->http,
                  a->body ? a->body : "(null)", class_name(r.cls), class_name(a->want),
@@ -248,13 +275,92 @@ static void auth_failures_say_what_to_check(void **state)
                       "\"signature verification failed\",\"code\":\"AccessDenied\"}";
 
     (void)state;
-    upload_classify(OBJ, 400, sig, strlen(sig), &r);
+    upload_classify(OBJ, NULL, 400, sig, strlen(sig), &r);
     assert_non_null(strstr(r.message, "API key"));
-    upload_classify(ROW, 401, NULL, 0, &r);
+    upload_classify(ROW, NULL, 401, NULL, 0, &r);
     assert_int_equal(r.cls, DL_ATTENTION);
     assert_non_null(strstr(r.message, "API key"));
-    upload_classify(ROW, 503, NULL, 0, &r);
+    upload_classify(ROW, NULL, 503, NULL, 0, &r);
     assert_null(strstr(r.message, "API key"));
+}
+
+/* What needs a person names the bucket or the table and says what to do. */
+static void needs_a_person_says_what_to_do(void **state)
+{
+    static const struct {
+        enum dl_step step;
+        long http;
+        const char *body;
+        const char *must[3];
+    } cases[] = {
+        {OBJ,
+         400,
+         "{\"statusCode\":\"404\",\"error\":\"Bucket not found\",\"message\":\"Bucket "
+         "not found\",\"code\":\"NoSuchBucket\"}",
+         {"bucket \"ASE\"", "create it", "[upload] bucket"}},
+        {OBJ,
+         400,
+         "{\"statusCode\":\"403\",\"error\":\"Unauthorized\",\"message\":\"new row "
+         "violates row-level security policy\",\"code\":\"AccessDenied\"}",
+         {"INSERT policy on storage.objects", "bucket \"ASE\""}},
+        {OBJ,
+         400,
+         "{\"statusCode\":\"403\",\"error\":\"Unauthorized\",\"message\":\"signature "
+         "verification failed\",\"code\":\"AccessDenied\"}",
+         {"API key", "bucket \"ASE\"", "key_file"}},
+        {OBJ,
+         400,
+         "{\"statusCode\":\"413\",\"error\":\"Payload too large\",\"message\":\"The "
+         "object exceeded the maximum allowed size\",\"code\":\"EntityTooLarge\"}",
+         {"bucket \"ASE\"", "file size limit"}},
+        {ROW,
+         401,
+         "{\"code\":\"42501\",\"details\":null,\"hint\":null,\"message\":\"new row "
+         "violates row-level security policy for table \\\"ASE_Snapshot\\\"\"}",
+         {"table \"ASE_Snapshot\"", "INSERT policy"}},
+        {ROW,
+         401,
+         "{\"code\":\"PGRST301\",\"message\":\"JWSError JWSInvalidSignature\"}",
+         {"API key", "table \"ASE_Snapshot\""}},
+        {ROW,
+         404,
+         "{\"code\":\"PGRST205\",\"message\":\"Could not find the table "
+         "'public.ASE_Snapshot' in the schema cache\"}",
+         {"table \"ASE_Snapshot\"", "[upload] table"}},
+        {ROW,
+         400,
+         "{\"code\":\"PGRST204\",\"message\":\"Could not find the 'file_size_kb' "
+         "column of 'ASE_Snapshot' in the schema cache\"}",
+         {"table \"ASE_Snapshot\"", "lacks a column"}},
+    };
+    struct dl_result r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        upload_classify(cases[i].step, &here, cases[i].http, cases[i].body, strlen(cases[i].body),
+                        &r);
+        for (int k = 0; k < 3 && cases[i].must[k]; k++)
+            if (!strstr(r.message, cases[i].must[k]))
+                fail_msg("message \"%s\" lacks \"%s\"", r.message, cases[i].must[k]);
+    }
+}
+
+/* Storage's Key names what was stored: another one is not our object. */
+static void success_key_must_be_ours(void **state)
+{
+    struct dl_result r;
+    const char *other = "{\"Key\":\"ASE/camera_27/20261126_113000_2592_1944_1.jpg\"}";
+    const char *ours = "{\"Key\":\"ASE/camera_27/20261126_113000_2592_1944.jpg\"}";
+
+    (void)state;
+    upload_classify(OBJ, &here, 200, other, strlen(other), &r);
+    assert_int_equal(r.cls, DL_ATTENTION);
+    assert_non_null(strstr(r.message, "another Key"));
+    assert_non_null(strstr(r.message, "ASE/camera_27/20261126_113000_2592_1944_1.jpg"));
+    upload_classify(OBJ, &here, 200, ours, strlen(ours), &r);
+    assert_int_equal(r.cls, DL_OK);
+    upload_classify(OBJ, NULL, 200, other, strlen(other), &r); /* nothing to compare with */
+    assert_int_equal(r.cls, DL_OK);
 }
 
 /* The statusCode may come as a number from other servers. */
@@ -266,11 +372,11 @@ static void numeric_status_code(void **state)
     const char *odd = "{\"statusCode\":[409],\"message\":\"what\"}";
 
     (void)state;
-    upload_classify(OBJ, 400, dup, strlen(dup), &r);
+    upload_classify(OBJ, NULL, 400, dup, strlen(dup), &r);
     assert_int_equal(r.cls, DL_EXISTS);
-    upload_classify(OBJ, 400, big, strlen(big), &r);
+    upload_classify(OBJ, NULL, 400, big, strlen(big), &r);
     assert_int_equal(r.cls, DL_PERMANENT);
-    upload_classify(OBJ, 400, odd, strlen(odd), &r);
+    upload_classify(OBJ, NULL, 400, odd, strlen(odd), &r);
     assert_int_equal(r.cls, DL_ATTENTION);
 }
 
@@ -281,15 +387,15 @@ static void body_length_is_respected(void **state)
     const char *dup = "{\"statusCode\":\"409\",\"code\":\"KeyAlreadyExists\"}";
 
     (void)state;
-    upload_classify(OBJ, 400, dup, 0, &r);
+    upload_classify(OBJ, NULL, 400, dup, 0, &r);
     assert_int_equal(r.cls, DL_ATTENTION);
-    upload_classify(OBJ, 400, dup, 10, &r);
+    upload_classify(OBJ, NULL, 400, dup, 10, &r);
     assert_int_equal(r.cls, DL_ATTENTION);
-    upload_classify(OBJ, 400, NULL, 64, &r);
+    upload_classify(OBJ, NULL, 400, NULL, 64, &r);
     assert_int_equal(r.cls, DL_ATTENTION);
-    upload_classify(OBJ, 200, NULL, 0, &r);
-    assert_int_equal(r.cls, DL_OK);
-    upload_classify(ROW, 409, dup, 0, &r);
+    upload_classify(OBJ, NULL, 200, NULL, 64, &r);
+    assert_int_equal(r.cls, DL_RETRY); /* no body, no Key */
+    upload_classify(ROW, NULL, 409, dup, 0, &r);
     assert_int_equal(r.cls, DL_ATTENTION);
 }
 
@@ -312,16 +418,16 @@ static void odd_bodies_never_crash(void **state)
     }
     for (size_t s = 0; s < sizeof(statuses) / sizeof(statuses[0]); s++) {
         for (int step = DL_STEP_OBJECT; step <= DL_STEP_VERIFY; step++) {
-            upload_classify((enum dl_step)step, statuses[s], buf, huge, &r);
+            upload_classify((enum dl_step)step, NULL, statuses[s], buf, huge, &r);
             assert_true(r.cls <= DL_CONFLICT);
             assert_true(strlen(r.message) < sizeof(r.message));
-            upload_classify((enum dl_step)step, statuses[s], buf, 7, &r);
+            upload_classify((enum dl_step)step, NULL, statuses[s], buf, 7, &r);
             assert_true(r.cls <= DL_CONFLICT);
         }
     }
     /* nesting far beyond any parser's stack */
     memset(buf, '[', huge);
-    upload_classify(OBJ, 400, buf, huge, &r);
+    upload_classify(OBJ, NULL, 400, buf, huge, &r);
     assert_int_equal(r.cls, DL_ATTENTION);
     /* a valid envelope with a 1 MB message: classified, message truncated */
     {
@@ -330,10 +436,10 @@ static void odd_bodies_never_crash(void **state)
         memcpy(buf, head, hl);
         memset(buf + hl, 'm', huge - hl - 2);
         memcpy(buf + huge - 2, "\"}", 2);
-        upload_classify(OBJ, 400, buf, huge, &r);
+        upload_classify(OBJ, NULL, 400, buf, huge, &r);
         assert_int_equal(r.cls, DL_EXISTS);
         memcpy(buf + 14, "\"503\"", 5);
-        upload_classify(OBJ, 400, buf, huge, &r);
+        upload_classify(OBJ, NULL, 400, buf, huge, &r);
         assert_int_equal(r.cls, DL_RETRY);
         assert_true(strlen(r.message) < sizeof(r.message));
         assert_non_null(strstr(r.message, "503"));
@@ -347,10 +453,10 @@ static void odd_bodies_never_crash(void **state)
             "{\"statusCode\":\"409\"", "\xff\xfe{\"statusCode\":\"409\"}", "{\"a\":\"\\u0000\"}",
         };
         for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
-            upload_classify(OBJ, 400, odd[i], strlen(odd[i]), &r);
+            upload_classify(OBJ, NULL, 400, odd[i], strlen(odd[i]), &r);
             if (r.cls == DL_OK || r.cls == DL_EXISTS)
                 fail_msg("body %s on HTTP 400 classified as done", odd[i]);
-            upload_classify(ROW, 409, odd[i], strlen(odd[i]), &r);
+            upload_classify(ROW, NULL, 409, odd[i], strlen(odd[i]), &r);
             assert_int_equal(r.cls, DL_ATTENTION);
         }
     }
@@ -364,6 +470,8 @@ int main(void)
         cmocka_unit_test(postgrest_answers),
         cmocka_unit_test(verify_answers_retry_only_when_transient),
         cmocka_unit_test(auth_failures_say_what_to_check),
+        cmocka_unit_test(success_key_must_be_ours),
+        cmocka_unit_test(needs_a_person_says_what_to_do),
         cmocka_unit_test(numeric_status_code),
         cmocka_unit_test(body_length_is_respected),
         cmocka_unit_test(odd_bodies_never_crash),

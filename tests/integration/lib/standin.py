@@ -10,6 +10,7 @@
         sb.rows()                               # rows of "ASE_Snapshot", list of dicts
         sb.objects("ASE")                       # [(name, size, sha256)] from storage_objects
         sb.file_sha256("ASE", name)             # sha256 of the bytes in the object directory
+    standin.object_name(local_row)              # a still's remote name (under the restaurant_id)
     standin.verify_delivery(sb, local_rows, "ASE", restaurant_id, n)   # exactly once, or raises
 
 Everything started here is stopped and removed when the block ends, also
@@ -274,6 +275,13 @@ def _sha_file(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+def object_name(local_row):
+    """The remote object name of a still (under the restaurant_id): its
+    upload_tracking.object_name (the spool name with "_<8 hex of its SHA-256>"
+    before the extension by default)."""
+    return local_row.get("object_name") or local_row["filename"]
+
+
 def verify_delivery(sb, local_rows, bucket, restaurant_id, expect, files=True):
     """Raises AssertionError unless every local success (rows of camsnap's
     upload_tracking) is in PostgreSQL and in the bucket exactly once:
@@ -304,7 +312,7 @@ def verify_delivery(sb, local_rows, bucket, restaurant_id, expect, files=True):
     objs = {n: (size, sha) for n, size, sha in sb.objects(bucket)}
     # camsnap puts the restaurant_id, when set, in front of the object path
     pre = restaurant_id + "/" if restaurant_id else ""
-    names = set(pre + r["filename"] for r in succ)
+    names = set(pre + object_name(r) for r in succ)
     if set(objs) != names:
         raise AssertionError("bucket %s holds %d objects for %d stills; extra %s, missing %s"
                              % (bucket, len(objs), len(names), sorted(set(objs) - names)[:5],
@@ -330,10 +338,11 @@ def verify_delivery(sb, local_rows, bucket, restaurant_id, expect, files=True):
         if abs(row["file_size_kb"] - r["file_size"] / 1024.0) > 0.05 + 1e-9:
             raise AssertionError("%s: file_size_kb %r for %d bytes"
                                  % (fn, row["file_size_kb"], r["file_size"]))
-        if not row["image_url"].endswith("/%s/%s%s" % (bucket, pre, fn)):
+        name = pre + object_name(r)
+        if not row["image_url"].endswith("/%s/%s" % (bucket, name)):
             raise AssertionError("%s: image_url %s" % (fn, row["image_url"]))
-        size, sha = objs[pre + fn]
-        remote_sha = sb.file_sha256(bucket, pre + fn)
+        size, sha = objs[name]
+        remote_sha = sb.file_sha256(bucket, name)
         if files and _sha_file(r["local_path"]) != r["sha256"]:
             raise AssertionError("%s changed on disk" % fn)
         if not (sha == remote_sha == r["sha256"]) or size != r["file_size"]:

@@ -38,8 +38,8 @@ def sha256_file(path):
 class DirRemote:
     """Objects under ROOT/BUCKET/[RESTAURANT_ID/]..., rows as
     ROOT/rows/<image_id>.json. camsnap leads object paths with the
-    restaurant_id when one is configured; objects() names them as the local
-    stills are named (without it)."""
+    restaurant_id when one is configured; objects() names them as
+    upload_tracking.object_name does (without it)."""
 
     def __init__(self, root, bucket="ASE", restaurant_id=None):
         self.root, self.bucket, self.restaurant_id = root, bucket, restaurant_id
@@ -166,6 +166,12 @@ def check(state_dir, remote=None, drained=True, attempts=None, decode=True,
     return figures
 
 
+def remote_name(row):
+    """A still's remote object name (under the restaurant_id): object_name,
+    chosen before its first attempt; a still never attempted has none yet."""
+    return row.get("object_name") or row["filename"]
+
+
 def check_remote(rows, remote, v, unfinished):
     objs = remote.objects()
     rrows = remote.rows()
@@ -173,7 +179,7 @@ def check_remote(rows, remote, v, unfinished):
     success = [r for r in rows if r["upload_status"] == "success"]
     # O1
     for r in success:
-        sha = objs.get(r["filename"])
+        sha = objs.get(remote_name(r))
         if sha is None:
             v.append("O1: delivered still has no remote object: %s" % r["filename"])
         elif r["sha256"] and sha != r["sha256"]:
@@ -189,7 +195,7 @@ def check_remote(rows, remote, v, unfinished):
     extra = set(ids) - local_ids
     if extra:
         v.append("O2: %d remote rows of no local still" % len(extra))
-    names = {r["filename"] for r in rows}
+    names = {remote_name(r) for r in rows}
     stray = [o for o in objs if o not in names]
     if stray:
         v.append("O2: remote objects of no local still: %s" % stray[:3])
@@ -198,4 +204,4 @@ def check_remote(rows, remote, v, unfinished):
         # delivery is unfinished (a lost answer, a crash between the steps)
         v.append("O2: %d remote rows vs %d local successes" % (len(set(ids)), len(success)))
     return {"remote_objects": len(objs), "remote_rows": len(ids), "duplicates": dup,
-            "lost": sum(1 for r in success if r["filename"] not in objs)}
+            "lost": sum(1 for r in success if remote_name(r) not in objs)}
