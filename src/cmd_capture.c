@@ -27,7 +27,7 @@ static const char usage[] =
 
 void cli_print_round(const struct capture_result *res, size_t n, FILE *out)
 {
-    char size[32], res_txt[32];
+    char size[32], res_txt[32], err[1024];
 
     fprintf(out, "%-16s %-7s %-11s %9s %8s  %s\n", "CAMERA", "RESULT", "RESOLUTION", "SIZE",
             "TIME", "STILL / ERROR");
@@ -37,7 +37,8 @@ void cli_print_round(const struct capture_result *res, size_t n, FILE *out)
                  r->mismatch ? "!" : "");
         fprintf(out, "%-16s %-7s %-11s %9s %6lld ms  %s\n", r->cam->name, r->rc ? "FAILED" : "ok",
                 r->rc ? "-" : res_txt, r->rc ? "-" : units_format_size(r->size, size, sizeof(size)),
-                (long long)r->elapsed_ms, r->rc ? r->error : r->relpath);
+                (long long)r->elapsed_ms,
+                r->rc ? log_escape(r->error, err, sizeof(err)) : r->relpath);
     }
 }
 

@@ -51,7 +51,7 @@ static void print_text(const struct probe_result *res, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const struct probe_result *r = &res[i];
-        char url[512];
+        char url[512], esc[2048];
         printf("camera %s  %s\n", r->cam->name, redact_url(r->cam->url, url, sizeof(url)));
         if (r->port)
             printf("  tcp %s:%d     %s", r->host, r->port,
@@ -59,7 +59,7 @@ static void print_text(const struct probe_result *res, size_t n)
         if (r->port)
             printf(" (%lld ms)\n", (long long)r->tcp_ms);
         if (r->answer[0])
-            printf("  answer        %s\n", r->answer);
+            printf("  answer        %s\n", log_escape(r->answer, esc, sizeof(esc)));
         if (r->codec[0] && r->width > 0)
             printf("  stream        %s %dx%d%s\n", r->codec, r->width, r->height,
                    r->mismatch ? " (not the expected size)" : "");
@@ -76,7 +76,7 @@ static void print_text(const struct probe_result *res, size_t n)
         if (!r->tcp_rc)
             printf("  still         %s in %lld ms (set-up %lld ms)\n", r->rc ? "FAILED" : "ok",
                    (long long)r->still_ms, (long long)r->open_ms);
-        printf("  diagnosis     %s\n\n", r->diagnosis);
+        printf("  diagnosis     %s\n\n", log_escape(r->diagnosis, esc, sizeof(esc)));
     }
 }
 
