@@ -127,10 +127,20 @@ static int trust_state_dir(const struct config *cfg, bool owned)
 
 /* Takes the state directory's lock (CLI_EXCLUSIVE); EXIT_LOCKED when
  * another process keeps it. */
-static int take_lock(struct cli_state *st)
+static int take_lock(struct cli_state *st, bool agent)
 {
     pid_t holder = 0;
+    int want = -1;
     enum cs_err rc = lock_acquire(st->cfg->general.state_dir, CLI_LOCK_WAIT_MS, &st->lock, &holder);
+
+    /* An agent starting wins: it says it wants the directory, and the sync
+     * or cleanup holding it steps aside within a second or so. */
+    if (rc == CS_BUSY && agent && (want = lock_want(st->cfg->general.state_dir)) >= 0) {
+        log_info(NULL, "waiting for the camsnap holding %s (pid %ld) to step aside",
+                 st->cfg->general.state_dir, (long)holder);
+        rc = lock_acquire(st->cfg->general.state_dir, CLI_AGENT_WAIT_MS, &st->lock, &holder);
+        close(want);
+    }
 
     if (rc == CS_OK)
         return EXIT_OK_;
@@ -253,9 +263,10 @@ int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_sta
     if ((ex = make_state_dir(st->cfg->general.state_dir)) || (ex = trust_state_dir(st->cfg, true)))
         goto out_release;
     cli_setup_logging(cli, st->cfg, true);
-    if (access == CLI_EXCLUSIVE && (ex = take_lock(st)))
+    if ((access == CLI_EXCLUSIVE || access == CLI_AGENT) &&
+        (ex = take_lock(st, access == CLI_AGENT)))
         goto out_release;
-    reconcile = access == CLI_EXCLUSIVE || !agent_present(st);
+    reconcile = access == CLI_EXCLUSIVE || access == CLI_AGENT || !agent_present(st);
     ex = EXIT_RUNTIME;
     if (hash_init()) {
         log_errorx(NULL, "cannot initialise libsodium");

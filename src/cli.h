@@ -35,8 +35,12 @@ struct cli {
 
 /* How a command shares the state directory with a running agent. */
 enum cli_access {
-    CLI_EXCLUSIVE, /* run, sync, cleanup: one at a time (the lock, waited for
-                    * CLI_LOCK_WAIT_MS); refused (EXIT_LOCKED) while another holds it */
+    CLI_AGENT,     /* run: exclusive, and it wins: while it waits (up to
+                    * CLI_AGENT_WAIT_MS) a sync or cleanup holding the lock
+                    * steps aside (lock_want) */
+    CLI_EXCLUSIVE, /* sync, cleanup: one at a time (the lock, waited for
+                    * CLI_LOCK_WAIT_MS); refused (EXIT_LOCKED) while another holds it;
+                    * they watch cli_agent_wants() and step aside for an agent */
     CLI_WRITER,    /* capture --once: takes no lock, so it never keeps an agent
                     * out; reconciles only when no agent holds the directory */
     CLI_READONLY,  /* stats, status: no lock, no reconciliation, nothing created
@@ -47,6 +51,8 @@ enum cli_access {
 /* How long an exclusive command waits for the lock (another command that
  * only looks at it holds it for a moment). */
 #define CLI_LOCK_WAIT_MS 500
+/* How long a starting agent waits for a sync or cleanup to step aside. */
+#define CLI_AGENT_WAIT_MS 10000
 
 /* Everything a command that works on the state directory uses. */
 struct cli_state {

@@ -61,7 +61,7 @@ int cmd_run(const struct cli *cli, int argc, char **argv)
         return cli_usage(usage, false);
     /* Before any thread exists: every thread inherits the blocked set. */
     agent_block_signals();
-    if ((ex = cli_open_state(cli, CLI_EXCLUSIVE, &st)))
+    if ((ex = cli_open_state(cli, CLI_AGENT, &st)))
         return ex;
     ex = agent_run(cli, &st, &o);
     cli_close_state(&st);

@@ -1,15 +1,18 @@
 /* cmd_sync.c - `camsnap sync [--camera NAME] [--wait DURATION]`: deliver
  * everything waiting now, with progress, then a summary. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "clock.h"
 #include "delivery.h"
+#include "lock.h"
 #include "log.h"
 #include "units.h"
 
@@ -77,6 +80,30 @@ static void on_progress(void *ctx, const struct delivery_summary *s)
 static volatile sig_atomic_t got_signal;
 static atomic_bool stop_flag;
 
+/* An agent starting on the state directory wins: this thread watches for it
+ * (lock_wanted) and makes the sync step aside. */
+struct watch {
+    const char *state_dir;
+    struct delivery *d;
+    atomic_bool yield, done;
+};
+
+static void *watch_agent(void *arg)
+{
+    struct watch *w = arg;
+    const struct timespec pause = {.tv_nsec = 200 * 1000000L};
+
+    while (!atomic_load(&w->done)) {
+        if (lock_wanted(w->state_dir)) {
+            atomic_store(&w->yield, true);
+            delivery_wakeup(w->d);
+            break;
+        }
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
 static void on_signal(int sig)
 {
     got_signal = sig;
@@ -88,8 +115,12 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
     struct delivery *d = NULL;
     struct delivery_summary sum;
     struct progress p = {.tty = isatty(STDOUT_FILENO)};
+    struct watch w = {.state_dir = st->cfg->general.state_dir};
     struct delivery_opts o = {.camera = camera, .sync = true, .wait_ms = wait_ms,
-                              .stop = &stop_flag, .progress = on_progress, .ctx = &p};
+                              .stop = &stop_flag, .yield = &w.yield, .progress = on_progress,
+                              .ctx = &p};
+    pthread_t watcher;
+    bool watching;
     int64_t files = 0, bytes = 0;
     char err[256], size[32], shown[1024];
 
@@ -102,7 +133,12 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
            units_format_size(bytes, size, sizeof(size)));
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    w.d = d;
+    watching = pthread_create(&watcher, NULL, watch_agent, &w) == 0;
     delivery_run(d, &o, &sum);
+    atomic_store(&w.done, true);
+    if (watching)
+        pthread_join(watcher, NULL);
     delivery_free(d);
     show_progress(&p, &sum, true);
     if (p.tty)
@@ -121,12 +157,15 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
     if (sum.last_error[0])
         printf("sync: last error: %s\n", log_escape(sum.last_error, shown, sizeof(shown)));
     cli_print_attention(st->store, camera, "sync: ", stdout);
-    if (sum.interrupted)
+    if (sum.interrupted && !atomic_load(&w.yield))
         printf("sync: %lld interrupted at the --wait deadline: left for the next run (safe to "
                "redo)\n",
                (long long)sum.interrupted);
     if (got_signal)
         printf("sync: interrupted; what was in flight is safe to redo\n");
+    if (atomic_load(&w.yield))
+        printf("sync: stopped for the agent starting on %s (it delivers the rest)\n",
+               st->cfg->general.state_dir);
     return files || sum.quarantined ? EXIT_PARTIAL : EXIT_OK_;
 }
 

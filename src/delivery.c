@@ -634,19 +634,18 @@ static bool stopping(const struct delivery_opts *o)
     return o->stop && atomic_load(o->stop);
 }
 
-/* The sync --wait deadline: what finished is taken, what is still in flight
- * is abandoned, left as the store has it (every step is safe to redo). */
-static void interrupt(struct delivery *d)
+/* The sync --wait deadline, or an agent starting: what finished is taken,
+ * what is still in flight is abandoned, left as the store has it (every
+ * step is safe to redo). */
+static void interrupt(struct delivery *d, const char *why)
 {
     backend_poll(d->be, 0, on_done, d);
     backend_cancel(d->be);
     for (int i = 0; i < MAX_JOBS; i++) {
         if (!d->jobs[i].active)
             continue;
-        log_info(d->jobs[i].due.camera_name,
-                 "delivery of %s: interrupted at the --wait deadline "
-                 "(left for the next run)",
-                 d->jobs[i].due.filename);
+        log_info(d->jobs[i].due.camera_name, "delivery of %s: interrupted %s (left for the next run)",
+                 d->jobs[i].due.filename, why);
         d->sum->interrupted++;
         job_release(&d->jobs[i]);
     }
@@ -672,7 +671,11 @@ enum cs_err delivery_run(struct delivery *d, const struct delivery_opts *opts,
     d->sum = sum;
     for (;;) {
         if (until_mono && clock_mono_ms() >= until_mono) {
-            interrupt(d);
+            interrupt(d, "at the --wait deadline");
+            break;
+        }
+        if (opts->yield && atomic_load(opts->yield)) {
+            interrupt(d, "for the agent starting on this state directory");
             break;
         }
         size_t started = stopping(opts) ? 0 : fill(d, opts->sync ? start_wall : 0);

@@ -43,6 +43,9 @@ struct delivery_opts {
     int64_t wait_ms;            /* sync: keep delivering and retrying this long, then
                                  * return, abandoning what is in flight (0: one pass) */
     atomic_bool *stop;          /* set by another thread to stop (may be NULL) */
+    atomic_bool *yield;         /* set by another thread when an agent wants the state
+                                 * directory: what is in flight is abandoned at once (safe to
+                                 * redo) and delivery returns (may be NULL) */
     /* Called after each still settles (progress output). May be NULL. */
     void (*progress)(void *ctx, const struct delivery_summary *s);
     void *ctx;

@@ -16,6 +16,17 @@ struct state_lock {
     int fd;
 };
 
+static int open_named(const char *state_dir, const char *name, int flags)
+{
+    char path[PATH_MAX];
+
+    if (snprintf(path, sizeof(path), "%s/%s", state_dir, name) >= (int)sizeof(path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0640);
+}
+
 static int open_lock(const char *state_dir, int flags)
 {
     char path[PATH_MAX];
@@ -96,6 +107,32 @@ pid_t lock_holder(const char *state_dir)
         pid = read_pid(fd);
     close(fd); /* drops the shared lock if we got it */
     return pid;
+}
+
+int lock_want(const char *state_dir)
+{
+    int fd = open_named(state_dir, LOCK_WANT_FILENAME, O_RDWR | O_CREAT);
+
+    /* Blocking: only another starting agent holds it, and only briefly. */
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+bool lock_wanted(const char *state_dir)
+{
+    int fd = open_named(state_dir, LOCK_WANT_FILENAME, O_RDONLY);
+    bool wanted = false;
+
+    if (fd < 0)
+        return false;
+    wanted = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return wanted;
 }
 
 void lock_release(struct state_lock *l)

@@ -7,12 +7,14 @@
 #ifndef CAMSNAP_LOCK_H
 #define CAMSNAP_LOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "err.h"
 
 #define LOCK_FILENAME "camsnap.lock"
+#define LOCK_WANT_FILENAME "camsnap.want" /* an agent waiting for the lock holds it */
 
 struct state_lock;
 
@@ -29,5 +31,15 @@ pid_t lock_holder(const char *state_dir);
 
 /* Releases and frees; lock_release(NULL) is a no-op. */
 void lock_release(struct state_lock *l);
+
+/* An agent starting always wins over a `sync` (or `cleanup`): while it
+ * waits for the lock it holds <state_dir>/camsnap.want (lock_want), and the
+ * holder, checking lock_wanted() now and then, steps aside (abandoning what
+ * is in flight, all of it safe to redo). lock_want() returns the file's
+ * descriptor (>= 0; close it to stop wanting) or -1 with errno. */
+int lock_want(const char *state_dir);
+
+/* True while some process holds camsnap.want. Creates nothing. */
+bool lock_wanted(const char *state_dir);
 
 #endif
