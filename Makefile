@@ -10,9 +10,12 @@ CMAKE_FLAGS ?=
 # libraries). FFMPEG_PREFIX=DIR uses a minimal build already made there.
 FFMPEG     ?= minimal
 FFMPEG_PREFIX ?=
+# make install: where (PREFIX) and under which staging root (DESTDIR).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
 .PHONY: all build deps deps-bench demo test test-unit test-integration test-asan fuzz fuzz-full \
-        bench clean format reliability
+        bench clean format reliability install
 
 all: build
 
@@ -57,6 +60,11 @@ $(BUILD)/Makefile: CMakeLists.txt $(BUILD)/ffmpeg.flags
 
 build: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The binary, man pages, systemd unit, sample configuration and bash
+# completion under $(DESTDIR)$(PREFIX) (GNUInstallDirs layout).
+install: build
+	DESTDIR='$(DESTDIR)' cmake --install $(BUILD) --prefix '$(PREFIX)'
 
 demo: deps
 	@$(MAKE) $(SUB) build
