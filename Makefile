@@ -15,7 +15,7 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 
 .PHONY: all build deps deps-bench demo test test-unit test-integration test-asan fuzz fuzz-full \
-        bench clean format reliability install
+        bench clean format reliability install package
 
 all: build
 
@@ -65,6 +65,12 @@ build: $(BUILD)/Makefile
 # completion under $(DESTDIR)$(PREFIX) (GNUInstallDirs layout).
 install: build
 	DESTDIR='$(DESTDIR)' cmake --install $(BUILD) --prefix '$(PREFIX)'
+
+# The Debian package $(BUILD)/camsnap_<version>_<arch>.deb (CPack; dpkg-shlibdeps
+# from dpkg-dev computes Depends), linked like `make build`.
+package: build
+	cd $(BUILD) && cpack -G DEB
+	@ls $(BUILD)/camsnap_*.deb
 
 demo: deps
 	@$(MAKE) $(SUB) build
