@@ -62,14 +62,15 @@ build: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The binary, man pages, systemd unit, sample configuration and bash
-# completion under $(DESTDIR)$(PREFIX) (GNUInstallDirs layout).
+# completion under $(DESTDIR)$(PREFIX) (GNUInstallDirs layout). umask 022:
+# CMake creates missing directories with the caller's umask.
 install: build
-	DESTDIR='$(DESTDIR)' cmake --install $(BUILD) --prefix '$(PREFIX)'
+	umask 022 && DESTDIR='$(DESTDIR)' cmake --install $(BUILD) --prefix '$(PREFIX)'
 
 # The Debian package $(BUILD)/camsnap_<version>_<arch>.deb (CPack; dpkg-shlibdeps
 # from dpkg-dev computes Depends), linked like `make build`.
 package: build
-	cd $(BUILD) && cpack -G DEB
+	cd $(BUILD) && umask 022 && cpack -G DEB
 	@ls $(BUILD)/camsnap_*.deb
 
 demo: deps
