@@ -10,9 +10,12 @@ CMAKE_FLAGS ?=
 # libraries). FFMPEG_PREFIX=DIR uses a minimal build already made there.
 FFMPEG     ?= minimal
 FFMPEG_PREFIX ?=
+# make install: where (PREFIX) and under which staging root (DESTDIR).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
 .PHONY: all build deps deps-bench demo test test-unit test-integration test-asan fuzz fuzz-full \
-        bench clean format reliability
+        bench clean format reliability install package
 
 all: build
 
@@ -57,6 +60,18 @@ $(BUILD)/Makefile: CMakeLists.txt $(BUILD)/ffmpeg.flags
 
 build: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The binary, man pages, systemd unit, sample configuration and bash
+# completion under $(DESTDIR)$(PREFIX) (GNUInstallDirs layout). umask 022:
+# CMake creates missing directories with the caller's umask.
+install: build
+	umask 022 && DESTDIR='$(DESTDIR)' cmake --install $(BUILD) --prefix '$(PREFIX)'
+
+# The Debian package $(BUILD)/camsnap_<version>_<arch>.deb (CPack; dpkg-shlibdeps
+# from dpkg-dev computes Depends), linked like `make build`.
+package: build
+	cd $(BUILD) && umask 022 && cpack -G DEB
+	@ls $(BUILD)/camsnap_*.deb
 
 demo: deps
 	@$(MAKE) $(SUB) build

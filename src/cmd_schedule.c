@@ -2,8 +2,11 @@
  * cmd_schedule.c - `camsnap schedule install|remove|show [--cron|--systemd]`:
  * the old interactive setup_cron.sh done right. Shows what it will write,
  * asks on a terminal (or acts with --yes), and installing twice changes
- * nothing.
+ * nothing. The unit's sandbox hides some directories from the service
+ * (PrivateTmp, ProtectHome): a binary, configuration or state directory there
+ * is refused unless --force, which relaxes the setting in question.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -22,6 +25,7 @@
 static const char usage[] =
     "usage: camsnap [-c FILE] schedule install|remove|show [--cron|--systemd] [--yes]\n"
     "                                   [--cron-file FILE] [--unit-dir DIR] [--no-enable]\n"
+    "                                   [--force]\n"
     "\n"
     "  install   --systemd: write " UNIT_DIR "/" UNIT_NAME " (Type=notify, watchdog,\n"
     "            hardening) and enable it; --cron: write " CRON_FILE " starting\n"
@@ -33,8 +37,13 @@ static const char usage[] =
     "\n"
     "  --yes           do it without asking (otherwise asks on a terminal)\n"
     "  --cron-file F   cron file to manage (default " CRON_FILE ")\n"
-    "  --unit-dir D    where the unit goes (default " UNIT_DIR "); implies --no-enable\n"
+    "  --unit-dir D    where the unit goes (default " UNIT_DIR ", created if\n"
+    "                  missing); implies --no-enable\n"
     "  --no-enable     do not run systemctl\n"
+    "  --force         --systemd: write the unit even though the binary, the\n"
+    "                  configuration or the state directory is under /tmp or /var/tmp\n"
+    "                  (then PrivateTmp=no) or /home, /root or /run/user (then\n"
+    "                  ProtectHome=read-only), which the service would not see\n"
     "Default: --systemd when systemd runs, else --cron.\n"
     "\n"
     "Exit status: 0 done (or nothing to change), 1 declined, 2 usage or\n"
@@ -42,9 +51,10 @@ static const char usage[] =
 
 struct sched {
     const char *action;
-    bool cron, yes, enable;
+    bool cron, yes, enable, force;
     const char *cron_file, *unit_dir;
     char binary[PATH_MAX], config[PATH_MAX];
+    const char *private_tmp, *protect_home; /* the unit's values: hardened unless --force */
 };
 
 static const char unit_template[] =
@@ -67,8 +77,8 @@ static const char unit_template[] =
     "NoNewPrivileges=yes\n"
     "ProtectSystem=strict\n"
     "ReadWritePaths=%s\n"
-    "ProtectHome=yes\n"
-    "PrivateTmp=yes\n"
+    "ProtectHome=%s\n"
+    "PrivateTmp=%s\n"
     "PrivateDevices=yes\n"
     "ProtectKernelTunables=yes\n"
     "ProtectKernelModules=yes\n"
@@ -81,6 +91,121 @@ static const char unit_template[] =
     "\n"
     "[Install]\n"
     "WantedBy=multi-user.target\n";
+
+/* Directories the unit's sandbox hides from the service, and the setting that
+ * does it: PrivateTmp gives the service its own empty /tmp and /var/tmp,
+ * ProtectHome makes /home, /root and /run/user inaccessible. relaxed is what
+ * --force writes instead: read-only still lets the service read its binary and
+ * configuration there, and ReadWritePaths reopens the state directory. */
+static const struct hidden {
+    const char *dir, *setting, *relaxed;
+} hidden_dirs[] = {
+    {"/tmp", "PrivateTmp", "no"},
+    {"/var/tmp", "PrivateTmp", "no"},
+    {"/home", "ProtectHome", "read-only"},
+    {"/root", "ProtectHome", "read-only"},
+    {"/run/user", "ProtectHome", "read-only"},
+};
+
+static bool under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+
+    return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+/* The real path of p, which may not exist yet: its longest existing parent
+ * resolved (symbolic links followed), the rest appended. */
+static void resolve_missing(const char *p, char *out, size_t sz)
+{
+    char head[PATH_MAX], real[PATH_MAX], *slash;
+
+    snprintf(out, sz, "%s", p);
+    if (snprintf(head, sizeof(head), "%s", p) >= (int)sizeof(head))
+        return;
+    while (!realpath(head, real)) {
+        if (errno != ENOENT || !(slash = strrchr(head, '/')) || slash == head)
+            return;
+        *slash = '\0';
+    }
+    if (snprintf(out, sz, "%s%s", real, p + strlen(head)) >= (int)sz)
+        snprintf(out, sz, "%s", p);
+}
+
+/* Checks the binary, configuration and state directory against the unit's
+ * sandbox: each one it would hide is named; with --force the setting is
+ * relaxed in the unit, without it the install is refused. Returns EXIT_OK_ or
+ * EXIT_USAGE. */
+static int check_sandbox(struct sched *s, const char *state_dir)
+{
+    char state[PATH_MAX];
+    const char *what[] = {"binary", "configuration", "state directory"};
+    const char *path[] = {s->binary, s->config, state};
+    int found = 0;
+
+    if (state_dir[0] != '/') {
+        fprintf(stderr,
+                "camsnap: schedule: state_dir \"%s\" is relative: a service runs in /, "
+                "set an absolute state_dir\n",
+                state_dir);
+        return EXIT_USAGE;
+    }
+    resolve_missing(state_dir, state, sizeof(state));
+    for (size_t i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
+        for (size_t j = 0; j < sizeof(hidden_dirs) / sizeof(hidden_dirs[0]); j++) {
+            const struct hidden *h = &hidden_dirs[j];
+            if (!under(path[i], h->dir))
+                continue;
+            fprintf(stderr,
+                    "camsnap: schedule: %s: the %s %s is under %s, which the unit's "
+                    "%s=yes hides from the service\n",
+                    s->force ? "warning" : "error", what[i], path[i], h->dir, h->setting);
+            if (!strcmp(h->setting, "PrivateTmp"))
+                s->private_tmp = h->relaxed;
+            else
+                s->protect_home = h->relaxed;
+            found++;
+        }
+    }
+    if (found && !s->force) {
+        fprintf(stderr, "camsnap: schedule: nothing written: move it elsewhere (e.g. "
+                        "/usr/local/bin, /etc/camsnap, /var/lib/camsnap), or use --force to "
+                        "write the unit with PrivateTmp=no or ProtectHome=read-only\n");
+        return EXIT_USAGE;
+    }
+    if (found)
+        fprintf(stderr,
+                "camsnap: schedule: --force: the unit gets PrivateTmp=%s and "
+                "ProtectHome=%s\n",
+                s->private_tmp, s->protect_home);
+    return EXIT_OK_;
+}
+
+/* mkdir -p: creates dir and its missing parents (mode 0755). */
+static int make_dirs(const char *dir)
+{
+    char p[PATH_MAX];
+    size_t n = strlen(dir);
+
+    if (n >= sizeof(p)) {
+        fprintf(stderr, "camsnap: schedule: %s: path too long\n", dir);
+        return EXIT_USAGE;
+    }
+    memcpy(p, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        p[i] = '\0';
+        if (mkdir(p, 0755) == 0)
+            printf("created %s\n", p);
+        else if (errno != EEXIST) {
+            perror(p);
+            return EXIT_RUNTIME;
+        }
+        p[i] = dir[i];
+    }
+    return EXIT_OK_;
+}
 
 /* Paths as each format wants them. Control characters cannot be written
  * into either file safely: such a path is refused (path_ok()). */
@@ -264,7 +389,9 @@ static int install(const struct sched *s, const char *path, const char *text)
     free(old);
     if (!confirm(s, path, text))
         return EXIT_PARTIAL;
-    if ((ex = write_atomic(path, text, s->cron ? 0644 : 0644)))
+    if (!s->cron && (ex = make_dirs(s->unit_dir)))
+        return ex;
+    if ((ex = write_atomic(path, text, 0644)))
         return ex;
     printf("wrote %s\n", path);
     if (!s->cron && !(ex = systemctl(s, "daemon-reload")))
@@ -308,7 +435,8 @@ static int run_action(const struct config *cfg, struct sched *s)
         unit_quote(s->binary, true, bin, sizeof(bin));
         unit_quote(s->config, false, conf, sizeof(conf));
         unit_quote(cfg->general.state_dir, false, state, sizeof(state));
-        if (snprintf(text, sizeof(text), unit_template, bin, conf, state) >= (int)sizeof(text))
+        if (snprintf(text, sizeof(text), unit_template, bin, conf, state, s->protect_home,
+                     s->private_tmp) >= (int)sizeof(text))
             return EXIT_USAGE; /* cannot happen: each path is below PATH_MAX */
     }
     if (!strcmp(s->action, "install"))
@@ -329,9 +457,14 @@ int cmd_schedule(const struct cli *cli, int argc, char **argv)
         {"cron", no_argument, NULL, 'c'},        {"systemd", no_argument, NULL, 's'},
         {"yes", no_argument, NULL, 'y'},         {"cron-file", required_argument, NULL, 'f'},
         {"unit-dir", required_argument, NULL, 'u'}, {"no-enable", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},        {0},
+        {"force", no_argument, NULL, 'F'},       {"help", no_argument, NULL, 'h'},
+        {0},
     };
-    struct sched s = {.cron_file = CRON_FILE, .unit_dir = UNIT_DIR, .enable = true};
+    struct sched s = {.cron_file = CRON_FILE,
+                      .unit_dir = UNIT_DIR,
+                      .enable = true,
+                      .private_tmp = "yes",
+                      .protect_home = "yes"};
     struct config *cfg;
     int c, ex, mode = 0;
 
@@ -344,6 +477,7 @@ int cmd_schedule(const struct cli *cli, int argc, char **argv)
         case 'f': s.cron_file = optarg; break;
         case 'u': s.unit_dir = optarg; s.enable = false; break;
         case 'n': s.enable = false; break;
+        case 'F': s.force = true; break;
         default: return cli_usage(usage, c == 'h');
         }
     }
@@ -372,6 +506,11 @@ int cmd_schedule(const struct cli *cli, int argc, char **argv)
                 s.binary);
         config_free(cfg);
         return EXIT_USAGE;
+    }
+    if (!s.cron && !strcmp(s.action, "install") &&
+        (ex = check_sandbox(&s, cfg->general.state_dir))) {
+        config_free(cfg);
+        return ex;
     }
     ex = run_action(cfg, &s);
     config_free(cfg);
