@@ -14,6 +14,7 @@
 #include "capture.h"
 #include "clock.h"
 #include "delivery.h"
+#include "exitcode.h"
 #include "log.h"
 #include "notify.h"
 #include "schedule.h"
@@ -199,7 +200,7 @@ static void deliverer_stop(struct deliverer *dl)
 
 /* ---- rounds ------------------------------------------------------------- */
 
-static void round_once(struct cli_state *st, struct capture_memory *mem, int64_t when)
+static void round_once(struct agent_state *st, struct capture_memory *mem, int64_t when)
 {
     const struct config *cfg = st->cfg;
     const struct camera_config **cams = calloc(cfg->n_cameras + 1, sizeof(*cams));
@@ -245,14 +246,15 @@ out:
 
 /* Replaces the configuration between rounds; the old one stays when the new
  * one is invalid or moves the state directory. */
-static void reload(const struct cli *cli, struct cli_state *st, struct deliverer *dl,
+static void reload(const struct agent_hooks *h, struct agent_state *st, struct deliverer *dl,
                    struct control *c)
 {
     char *errs = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&errs, &len);
     struct config *ncfg = NULL;
-    enum cs_err rc = config_load(cli->config_path, cli->state_dir, mem ? mem : stderr, &ncfg);
+    enum cs_err rc = config_load(h->config_path, h->state_dir_override, mem ? mem : stderr,
+                                 &ncfg);
 
     if (mem)
         fclose(mem);
@@ -267,7 +269,8 @@ static void reload(const struct cli *cli, struct cli_state *st, struct deliverer
         deliverer_stop(dl);
         config_free(st->cfg);
         st->cfg = ncfg;
-        cli_setup_logging(cli, st->cfg, true);
+        if (h->reconfigured)
+            h->reconfigured(h->ctx, st->cfg);
         deliverer_start(st->cfg, dl);
         atomic_store(&c->grace_ms, st->cfg->general.stop_grace_ms);
         log_info(NULL, "configuration reloaded: %zu camera(s)", st->cfg->n_cameras);
@@ -276,7 +279,7 @@ static void reload(const struct cli *cli, struct cli_state *st, struct deliverer
 }
 
 /* --exit-after-window: wait for the backlog to drain, bounded by the grace. */
-static void drain(struct cli_state *st, struct control *c, const struct deliverer *dl)
+static void drain(struct agent_state *st, struct control *c, const struct deliverer *dl)
 {
     int64_t until = clock_mono_ms() + st->cfg->general.drain_grace_ms, files = 0, bytes;
 
@@ -302,7 +305,7 @@ static int64_t next_when(const struct config_general *g, int64_t wall, int64_t l
     return schedule_align(wall, iv);
 }
 
-static int loop(const struct cli *cli, struct cli_state *st, struct control *c,
+static int loop(const struct agent_hooks *h, struct agent_state *st, struct control *c,
                 struct deliverer *dl, const struct agent_opts *o)
 {
     struct capture_memory *mem = capture_memory_new();
@@ -317,7 +320,7 @@ static int loop(const struct cli *cli, struct cli_state *st, struct control *c,
         bool inside = schedule_in_window(&g->window, g->days, when);
         notify_watchdog();
         if (atomic_exchange(&c->reload, false)) {
-            reload(cli, st, dl, c);
+            reload(h, st, dl, c);
             continue;
         }
         seen_window |= inside;
@@ -352,7 +355,8 @@ static int loop(const struct cli *cli, struct cli_state *st, struct control *c,
 /* One agent per process; the signal thread outlives agent_run's frame. */
 static struct control ctl;
 
-int agent_run(const struct cli *cli, struct cli_state *st, const struct agent_opts *o)
+int agent_run(struct agent_state *st, const struct agent_hooks *hooks,
+              const struct agent_opts *o)
 {
     struct control *c = &ctl;
     struct deliverer dl;
@@ -375,7 +379,7 @@ int agent_run(const struct cli *cli, struct cli_state *st, const struct agent_op
         log_info(NULL, "started: %zu camera(s), interval %lld ms, pid %ld", st->cfg->n_cameras,
                  (long long)st->cfg->general.interval_ms, (long)getpid());
         notify_ready();
-        ex = loop(cli, st, c, &dl, o);
+        ex = loop(hooks, st, c, &dl, o);
     }
     deliverer_stop(&dl);
     log_info(NULL, "stopped");

@@ -18,7 +18,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cli.h"
+#include "config.h"
+#include "spool.h"
+#include "store.h"
 
 struct agent_opts {
     int64_t for_ms;             /* stop after this long (0: never) */
@@ -26,10 +28,28 @@ struct agent_opts {
     bool exit_after_window;     /* drain, then exit when the window closes */
 };
 
-/* Runs until stopped; st is owned by the caller (its cfg may be replaced by
- * a reload). Signals must already be blocked in every thread (agent_block_
- * signals() before any thread starts). Returns an exit code. */
-int agent_run(const struct cli *cli, struct cli_state *st, const struct agent_opts *o);
+/* What the agent works on, opened by the caller (the command layer). A
+ * reload replaces cfg (the old one is freed). */
+struct agent_state {
+    struct config *cfg;
+    struct spool *spool;
+    struct store *store;
+};
+
+/* Where a reload reads from, and what the caller redoes after one. */
+struct agent_hooks {
+    const char *config_path;
+    const char *state_dir_override; /* --state-dir, or NULL */
+    /* Called after a reload with the new configuration (logging set-up). */
+    void (*reconfigured)(void *ctx, const struct config *cfg);
+    void *ctx;
+};
+
+/* Runs until stopped. Signals must already be blocked in every thread
+ * (agent_block_signals() before any thread starts). Returns an exit status
+ * (exitcode.h). */
+int agent_run(struct agent_state *st, const struct agent_hooks *hooks,
+              const struct agent_opts *o);
 
 /* Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and the threads
  * it creates later). */

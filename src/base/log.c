@@ -1,4 +1,5 @@
 #include "log.h"
+#include "url.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -287,24 +288,25 @@ static bool url_char(char c)
 /* Redacts one URL of length n starting at u (the scheme) into o. */
 static void redact_one(const char *u, size_t n, struct outbuf *o)
 {
-    const char *end = u + n;
-    const char *auth = strstr(u, "://");
-    const char *host_end, *at = NULL, *q;
+    const char *end = u + n, *auth, *q;
+    char copy[2048];
+    struct url_parts parts;
 
-    if (!auth || auth >= end) {
+    /* url_split() wants the URL alone: a copy, NUL-terminated (a longer one
+     * is cut: only what is shown of it matters). */
+    snprintf(copy, sizeof(copy), "%.*s", (int)(n < sizeof(copy) ? n : sizeof(copy) - 1), u);
+    if (n >= sizeof(copy))
+        end = u + sizeof(copy) - 1;
+    url_split(copy, &parts);
+    if (!parts.scheme) {
         put(o, u, n);
         return;
     }
-    auth += 3;
+    auth = u + (parts.scheme_len + 3);
     put(o, u, (size_t)(auth - u));
-    for (host_end = auth; host_end < end && *host_end != '/' && *host_end != '?' &&
-                          *host_end != '#';
-         host_end++)
-        if (*host_end == '@')
-            at = host_end;
-    if (at) {
+    if (parts.userinfo) {
         put(o, "***", 3);
-        auth = at;
+        auth = u + (parts.userinfo - copy) + parts.userinfo_len;
     }
     q = memchr(auth, '?', (size_t)(end - auth));
     if (!q) {

@@ -13,37 +13,21 @@
 
 #include "clock.h"
 #include "source.h"
+#include "url.h"
 
 /* Splits scheme://[user@]host[:port]/... into host and port. */
 static void host_port(const char *url, char *host, size_t hostsz, int *port)
 {
-    const char *p = strstr(url, "://"), *end, *at, *colon;
-    size_t n;
+    struct url_parts u;
 
-    *port = !strncasecmp(url, "rtsp", 4) ? 554 : !strncasecmp(url, "https", 5) ? 443 : 80;
+    *port = !strncasecmp(url, "rtsps", 5) ? 322 : !strncasecmp(url, "rtsp", 4) ? 554
+          : !strncasecmp(url, "https", 5) ? 443 : 80;
     host[0] = '\0';
-    if (!p)
+    if (url_split(url, &u))
         return;
-    p += 3;
-    end = p + strcspn(p, "/?#");
-    at = memchr(p, '@', (size_t)(end - p));
-    if (at)
-        p = at + 1;
-    if (*p == '[') { /* [::1]:554 */
-        const char *rb = memchr(p, ']', (size_t)(end - p));
-        if (!rb)
-            return;
-        n = (size_t)(rb - p - 1);
-        snprintf(host, hostsz, "%.*s", (int)n, p + 1);
-        if (rb[1] == ':')
-            *port = (int)strtol(rb + 2, NULL, 10);
-        return;
-    }
-    colon = memchr(p, ':', (size_t)(end - p));
-    n = (size_t)((colon ? colon : end) - p);
-    snprintf(host, hostsz, "%.*s", (int)n, p);
-    if (colon)
-        *port = (int)strtol(colon + 1, NULL, 10);
+    snprintf(host, hostsz, "%.*s", (int)u.host_len, u.host);
+    if (u.port > 0)
+        *port = u.port;
 }
 
 /* Connects with a timeout; returns the fd or -1 with *rc set. */

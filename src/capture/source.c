@@ -32,6 +32,13 @@ static const struct source_ops *find_ops(const char *url)
     return NULL;
 }
 
+void source_global_init(void)
+{
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (kinds[i]->global_init)
+            kinds[i]->global_init();
+}
+
 enum cs_err source_open(const struct camera_config *cam, struct budget *budget,
                         int64_t deadline_mono_ms, struct source **out, char *err, size_t errsz)
 {

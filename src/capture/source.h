@@ -24,34 +24,7 @@
 #include "budget.h"
 #include "config.h"
 #include "err.h"
-
-enum frame_kind {
-    FRAME_YUV,   /* planar YUV planes, to be encoded */
-    FRAME_JPEG,  /* a complete, validated JPEG already */
-};
-
-enum frame_subsamp { SUBSAMP_420, SUBSAMP_422, SUBSAMP_444, SUBSAMP_GRAY };
-
-/* The Y'CbCr matrix of FRAME_YUV planes (JPEG itself is BT.601). */
-enum frame_matrix { MATRIX_BT601, MATRIX_BT709 };
-
-/* A frame borrowed from its source: valid until the next source_grab() or
- * source_close() on the same source. */
-struct frame {
-    enum frame_kind kind;
-    int width, height;
-    /* FRAME_YUV */
-    uint8_t *planes[3];         /* read-only unless `writable` */
-    int strides[3];
-    enum frame_subsamp subsamp;
-    bool full_range;            /* JPEG (0-255) range; false: video range */
-    enum frame_matrix matrix;
-    bool writable;              /* the planes belong to this frame alone: the encoder may
-                                 * convert them in place instead of copying */
-    /* FRAME_JPEG */
-    const uint8_t *data;
-    size_t len;
-};
+#include "frame.h"
 
 /* What a source learnt about the camera, for probe and logs. */
 struct source_info {
@@ -103,9 +76,17 @@ void source_get_info(const struct source *src, struct source_info *info);
 /* Closes and frees; source_close(NULL) is a no-op. */
 void source_close(struct source *src);
 
+/* Initialises the libraries the sources use (libcurl, libav's logging).
+ * Call once at process start, before any thread: library initialisation is
+ * not thread-safe. Opening a source without it still works (each kind
+ * initialises itself once), but only a single-threaded caller may rely on
+ * that. */
+void source_global_init(void);
+
 /* The vtable each kind implements (see source.c for the table). */
 struct source_ops {
     const char *scheme_prefix;  /* "synthetic://", "rtsp://", ... */
+    void (*global_init)(void);  /* may be NULL */
     enum cs_err (*open)(const struct camera_config *cam, struct budget *budget,
                         int64_t deadline_mono_ms, void **state, char *err, size_t errsz);
     enum cs_err (*grab)(void *state, int64_t deadline_mono_ms, struct frame *frame,

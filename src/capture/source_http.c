@@ -451,8 +451,14 @@ static void http_close(void *state)
     free(h);
 }
 
+static void http_global_init(void)
+{
+    pthread_once(&curl_once, curl_init_once);
+}
+
 const struct source_ops source_http_ops = {
     .scheme_prefix = "http://",
+    .global_init = http_global_init,
     .open = http_open,
     .grab = http_grab,
     .info = http_info,

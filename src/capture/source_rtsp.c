@@ -795,8 +795,14 @@ static void rtsp_close(void *state)
     free(st);
 }
 
+static void rtsp_global_init(void)
+{
+    pthread_once(&libav_log_once, libav_log_setup);
+}
+
 const struct source_ops source_rtsp_ops = {
     .scheme_prefix = RTSP_SCHEME,
+    .global_init = rtsp_global_init,
     .open = rtsp_open,
     .grab = rtsp_grab,
     .release = rtsp_release,

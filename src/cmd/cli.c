@@ -127,18 +127,25 @@ static int trust_state_dir(const struct config *cfg, bool owned)
 
 /* Takes the state directory's lock (CLI_EXCLUSIVE); EXIT_LOCKED when
  * another process keeps it. */
-static int take_lock(struct cli_state *st, bool agent)
+static int take_lock(struct cli_state *st, const char *role)
 {
     pid_t holder = 0;
+    char holder_role[16];
+    bool agent = !strcmp(role, "run");
     int want = -1;
-    enum cs_err rc = lock_acquire(st->cfg->general.state_dir, CLI_LOCK_WAIT_MS, &st->lock, &holder);
+    enum cs_err rc = lock_acquire(st->cfg->general.state_dir, CLI_LOCK_WAIT_MS, role, &st->lock,
+                                  &holder, holder_role);
 
-    /* An agent starting wins: it says it wants the directory, and the sync
-     * or cleanup holding it steps aside within a second or so. */
-    if (rc == CS_BUSY && agent && (want = lock_want(st->cfg->general.state_dir)) >= 0) {
-        log_info(NULL, "waiting for the camsnap holding %s (pid %ld) to step aside",
-                 st->cfg->general.state_dir, (long)holder);
-        rc = lock_acquire(st->cfg->general.state_dir, CLI_AGENT_WAIT_MS, &st->lock, &holder);
+    /* An agent starting wins over a sync or cleanup: it says it wants the
+     * directory, and the holder steps aside within a second or so. Another
+     * agent never steps aside: that one is refused at once. */
+    if (rc == CS_BUSY && agent && strcmp(holder_role, "run") &&
+        (want = lock_want(st->cfg->general.state_dir)) >= 0) {
+        log_info(NULL, "waiting for the camsnap %s holding %s (pid %ld) to step aside",
+                 holder_role[0] ? holder_role : "command", st->cfg->general.state_dir,
+                 (long)holder);
+        rc = lock_acquire(st->cfg->general.state_dir, CLI_AGENT_WAIT_MS, role, &st->lock, &holder,
+                          holder_role);
         close(want);
     }
 
@@ -264,7 +271,7 @@ int cli_open_state(const struct cli *cli, enum cli_access access, struct cli_sta
         goto out_release;
     cli_setup_logging(cli, st->cfg, true);
     if ((access == CLI_EXCLUSIVE || access == CLI_AGENT) &&
-        (ex = take_lock(st, access == CLI_AGENT)))
+        (ex = take_lock(st, access == CLI_AGENT ? "run" : cli->command ? cli->command : "")))
         goto out_release;
     reconcile = access == CLI_EXCLUSIVE || access == CLI_AGENT || !agent_present(st);
     ex = EXIT_RUNTIME;

@@ -12,25 +12,19 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "exitcode.h"
 #include "lock.h"
 #include "recover.h"
 #include "spool.h"
 #include "store.h"
 
-/* Exit codes (documented in --help and the README). */
-enum cli_exit {
-    EXIT_OK_ = 0,        /* everything asked for was done */
-    EXIT_PARTIAL = 1,    /* ran, but something failed or is still pending */
-    EXIT_USAGE = 2,      /* bad command line or configuration */
-    EXIT_RUNTIME = 3,    /* state directory, database or disk unusable */
-    EXIT_LOCKED = 4,     /* another camsnap holds the state directory */
-};
 
 struct cli {
     const char *config_path;    /* -c, $CAMSNAP_CONFIG, or the default */
     const char *state_dir;      /* --state-dir or NULL */
     int verbosity;              /* -v: +1, -q: -1 */
     const char *argv0;
+    const char *command;        /* "run", "sync", ...: written in the lock file */
 };
 
 /* How a command shares the state directory with a running agent. */

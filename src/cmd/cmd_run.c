@@ -31,6 +31,12 @@ static const char usage[] =
     "Exit status: 0 stopped normally, 1 forced exit, 2 usage or configuration\n"
     "error, 3 state directory or database unusable, 4 another agent is running.\n";
 
+/* After a reload: logging follows the new configuration. */
+static void relog(void *ctx, const struct config *cfg)
+{
+    cli_setup_logging(ctx, cfg, true);
+}
+
 int cmd_run(const struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -63,7 +69,13 @@ int cmd_run(const struct cli *cli, int argc, char **argv)
     agent_block_signals();
     if ((ex = cli_open_state(cli, CLI_AGENT, &st)))
         return ex;
-    ex = agent_run(cli, &st, &o);
+    struct agent_state as = {.cfg = st.cfg, .spool = st.spool, .store = st.store};
+    struct agent_hooks hooks = {.config_path = cli->config_path,
+                                .state_dir_override = cli->state_dir,
+                                .reconfigured = relog,
+                                .ctx = (void *)cli};
+    ex = agent_run(&as, &hooks, &o);
+    st.cfg = as.cfg; /* a reload replaced it: cli_close_state frees the current one */
     cli_close_state(&st);
     return ex;
 }

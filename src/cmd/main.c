@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "agent.h"
+#include "backend.h"
+#include "source.h"
 #include "cli.h"
 #include "clock.h"
 
@@ -96,6 +98,10 @@ int main(int argc, char **argv)
     if (!getenv("CAMSNAP_ALLOW_CORE_DUMPS"))
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     setlocale(LC_CTYPE, "");
+    /* Library initialisation is not thread-safe: all of it here, before any
+     * thread exists (libcurl is used by the HTTP source and the upload). */
+    source_global_init();
+    supabase_global_init();
     if (clock_setup_from_env() != 0) {
         fprintf(stderr, "camsnap: CAMSNAP_TEST_CLOCK is malformed\n");
         return EXIT_USAGE;
@@ -122,6 +128,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[optind], commands[i].name))
             continue;
+        cli.command = commands[i].name;
         argv += optind;
         argc -= optind;
         if (commands[i].fn != cmd_run)

@@ -13,6 +13,7 @@
  */
 #include "config_priv.h"
 #include "log.h"
+#include "url.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -78,19 +79,15 @@ static char lower(char c)
 /* Like config__shown(), but hides the user:password@ part of a URL. */
 static const char *shown_url(const char *url, char *buf, size_t sz)
 {
-    const char *auth = strstr(url, "://");
-    const char *host = auth ? auth + 3 : url;
-    size_t alen = strcspn(host, "/?#");
-    const char *at = NULL;
+    struct url_parts u;
     char tmp[SHOWN_MAX];
 
-    for (size_t i = 0; i < alen; i++)
-        if (host[i] == '@')
-            at = host + i;
-    if (!at)
+    url_split(url, &u);
+    if (!u.userinfo)
         return config__shown(url, buf, sz);
-    config__shown(at + 1, tmp, sizeof(tmp));
-    config__bprintf(buf, sz, "%.*s***@%s", (int)(host - url > 20 ? 20 : host - url), url, tmp);
+    config__shown(u.userinfo + u.userinfo_len + 1, tmp, sizeof(tmp));
+    config__bprintf(buf, sz, "%.*s***@%s",
+                    (int)(u.userinfo - url > 20 ? 20 : u.userinfo - url), url, tmp);
     return buf;
 }
 
@@ -415,20 +412,16 @@ static bool query_has_clear_secret(const char *raw)
  * parameter (query_has_clear_secret). */
 static bool url_has_clear_password(const char *raw)
 {
-    const char *auth = strstr(raw, "://"), *at = NULL, *s;
-    size_t alen;
+    struct url_parts u;
+    const char *auth, *at, *s;
 
     if (query_has_clear_secret(raw))
         return true;
-    if (!auth)
+    url_split(raw, &u);
+    if (!u.userinfo)
         return false;
-    auth += 3;
-    alen = strcspn(auth, "/?#");
-    for (size_t j = 0; j < alen; j++)
-        if (auth[j] == '@')
-            at = auth + j;
-    if (!at)
-        return false;
+    auth = u.userinfo;
+    at = u.userinfo + u.userinfo_len;
     s = memchr(auth, ':', (size_t)(at - auth));
     for (s = s ? s + 1 : auth; s < at;) {
         const char *close = memchr(s, '}', (size_t)(at - s));
@@ -804,24 +797,19 @@ static void both_set(struct parser *p, enum section sec, size_t cam, const char 
                a, oa->lineno, a, b);
 }
 
-/* True for a host that is this machine: loopback addresses and localhost
- * (host as written in the URL, IPv6 in brackets). */
 static bool host_is_loopback(const char *url)
 {
-    const char *h = strstr(url, "://");
-    size_t n;
+    struct url_parts u;
 
-    if (!h)
-        return false;
-    h += 3;
-    n = strcspn(h, "/?#");
-    if (memchr(h, '@', n))
-        h = (const char *)memchr(h, '@', n) + 1;
-    if (!strncasecmp(h, "localhost", 9) && strchr(":/?#", h[9]))
-        return true;
-    if (!strncmp(h, "[::1]", 5))
-        return true;
-    return !strncmp(h, "127.", 4);
+    return url_split(url, &u) == CS_OK && url_host_is_loopback(&u);
+}
+
+static bool has_userinfo(const char *url)
+{
+    struct url_parts u;
+
+    url_split(url, &u);
+    return u.userinfo != NULL;
 }
 
 /* A PostgREST table name: an SQL identifier that needs no quoting. */
@@ -887,8 +875,7 @@ static void validate_upload(struct parser *p)
                shown_url(u->url, q, sizeof(q)));
     /* The key travels in headers: never in a URL that is stored in every
      * row and shown by config check, never in clear to another machine. */
-    if (u->url && strstr(u->url, "://") &&
-        memchr(strstr(u->url, "://") + 3, '@', strcspn(strstr(u->url, "://") + 3, "/?#")))
+    if (u->url && has_userinfo(u->url))
         report(p, url_line, "upload", "url",
                "holds a user name or password (user:pass@host); remove it: the API key goes in "
                "key_file (or key = ${ENV}) and travels in headers");
@@ -981,20 +968,16 @@ static void move_url_credentials(struct parser *p, size_t i, const char *label)
 {
     struct camera_config *c = &p->cfg->cameras[i];
     struct config_origin *ou = origin_by_name(p->cfg, SEC_CAMERA, i, "url");
-    const char *auth = strstr(c->url, "://"), *at = NULL, *colon;
+    const char *auth, *at, *colon;
     char *user, *pass = NULL, *url;
     bool bad = false;
-    size_t alen;
+    struct url_parts parts;
 
-    if (!auth)
+    url_split(c->url, &parts);
+    if (!parts.userinfo)
         return;
-    auth += 3;
-    alen = strcspn(auth, "/?#");
-    for (size_t j = 0; j < alen; j++)
-        if (auth[j] == '@')
-            at = auth + j;
-    if (!at)
-        return;
+    auth = parts.userinfo;
+    at = parts.userinfo + parts.userinfo_len;
     colon = memchr(auth, ':', (size_t)(at - auth));
     user = url_decode(auth, colon ? colon : at, &bad);
     if (colon)

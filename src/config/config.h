@@ -27,12 +27,12 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "log.h"
 #include "units.h"
 
 #define CONFIG_NAME_MAX 64      /* camera name, without "camera_" */
 #define CONFIG_DEFAULT_PATH "/etc/camsnap/camsnap.conf"
 
-enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 enum upload_backend { UPLOAD_NONE, UPLOAD_SUPABASE, UPLOAD_DIR };
 enum transport { TRANSPORT_TCP, TRANSPORT_UDP, TRANSPORT_AUTO };
 enum image_url_form { IMAGE_URL_PUBLIC, IMAGE_URL_PATH };

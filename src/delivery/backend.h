@@ -1,6 +1,6 @@
 /*
  * backend.h - where delivered stills go. One small table of functions per
- * backend (as OpenSMTPD's queue backends): upload.c (Supabase Storage +
+ * backend (as OpenSMTPD's queue backends): backend_supabase.c (Supabase Storage +
  * PostgREST, libcurl multi) and backend_dir.c (a local directory, for the
  * demo and tests).
  *
@@ -109,7 +109,11 @@ struct dl_where {
  * an odd 2xx is tried again (every step is idempotent). body may be NULL;
  * w may be NULL (no Key comparison, generic words). Pure; exported for
  * tests and fuzzing. */
-void upload_classify(enum dl_step step, const struct dl_where *w, long http_status,
+/* Initialises libcurl for the Supabase backend: once at process start,
+ * before any thread (see source_global_init()). */
+void supabase_global_init(void);
+
+void supabase_classify(enum dl_step step, const struct dl_where *w, long http_status,
                      const char *body, size_t len, struct dl_result *r);
 
 extern const struct backend_ops backend_supabase_ops;

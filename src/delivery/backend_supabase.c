@@ -1,5 +1,5 @@
 /*
- * upload.c - the Supabase backend: Storage objects and PostgREST rows over
+ * backend_supabase.c - the Supabase backend: Storage objects and PostgREST rows over
  * one libcurl multi handle (connection reuse, keep-alive, bounded
  * concurrency). The wire protocol and the real service's answers are in
  * shared/SUPABASE.md; in short:
@@ -61,6 +61,13 @@ struct sb {
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void);
+
+void supabase_global_init(void)
+{
+    pthread_once(&curl_once, curl_init_once);
+}
 
 static void curl_init_once(void)
 {
@@ -296,7 +303,7 @@ static void add_action(struct dl_result *r, enum dl_step step, const struct dl_w
     }
 }
 
-void upload_classify(enum dl_step step, const struct dl_where *w, long http, const char *body,
+void supabase_classify(enum dl_step step, const struct dl_where *w, long http, const char *body,
                      size_t len, struct dl_result *r)
 {
     struct body_info bi;
@@ -575,7 +582,7 @@ static void result_of(struct sb *sb, struct sb_req *q, CURLcode cc, struct dl_re
     }
     struct dl_where w = {.bucket = sb->bucket, .table = sb->table, .path = q->req->path};
 
-    upload_classify(q->req->step, &w, http, q->resp, q->resp_len, r);
+    supabase_classify(q->req->step, &w, http, q->resp, q->resp_len, r);
     if (curl_easy_getinfo(q->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
         retry_after > 0)
         r->retry_after_ms = (int64_t)retry_after * 1000;

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "source.h"
+#include "frame.h"
 
 /* A heap buffer of JPEG bytes; free with image_buf_free. */
 struct image_buf {

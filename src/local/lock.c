@@ -38,18 +38,28 @@ static int open_lock(const char *state_dir, int flags)
     return open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0640);
 }
 
-static pid_t read_pid(int fd)
+/* The lock file: "PID ROLE\n". */
+static pid_t read_pid_role(int fd, char role[16])
 {
-    char buf[32] = "";
+    char buf[64] = "";
     ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
     char *end;
     long v;
 
+    if (role)
+        role[0] = '\0';
     if (n <= 0)
         return 0;
     buf[n] = '\0';
     v = strtol(buf, &end, 10);
+    if (role && *end == ' ')
+        snprintf(role, 16, "%.*s", (int)strcspn(end + 1, " \n"), end + 1);
     return v > 0 && v < INT_MAX ? (pid_t)v : 0;
+}
+
+static pid_t read_pid(int fd)
+{
+    return read_pid_role(fd, NULL);
 }
 
 /* flock(LOCK_EX) for up to wait_ms, polling (a blocking flock cannot be
@@ -67,23 +77,25 @@ static int lock_within(int fd, int64_t wait_ms)
     return 0;
 }
 
-enum cs_err lock_acquire(const char *state_dir, int64_t wait_ms, struct state_lock **out,
-                         pid_t *holder)
+enum cs_err lock_acquire(const char *state_dir, int64_t wait_ms, const char *role,
+                         struct state_lock **out, pid_t *holder, char holder_role[16])
 {
     struct state_lock *l;
-    char pid[32];
+    char pid[64];
     int fd = open_lock(state_dir, O_RDWR | O_CREAT), len;
 
     *holder = 0;
+    if (holder_role)
+        holder_role[0] = '\0';
     if (fd < 0)
         return cs_from_errno(errno);
     if (lock_within(fd, wait_ms) != 0) {
         enum cs_err rc = errno == EWOULDBLOCK ? CS_BUSY : cs_from_errno(errno);
-        *holder = read_pid(fd);
+        *holder = read_pid_role(fd, holder_role);
         close(fd);
         return rc;
     }
-    len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    len = snprintf(pid, sizeof(pid), "%ld %.15s\n", (long)getpid(), role ? role : "");
     if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
         /* The lock holds without the PID; only messages lose it. */
     }

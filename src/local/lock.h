@@ -20,10 +20,11 @@ struct state_lock;
 
 /* Takes the lock, trying again for up to wait_ms (0: once) while another
  * process holds it: a command that only looks (lock_holder) holds it for a
- * moment. CS_BUSY when another process still holds it; *holder then gets
- * its PID (0 when unknown). */
-enum cs_err lock_acquire(const char *state_dir, int64_t wait_ms, struct state_lock **out,
-                         pid_t *holder);
+ * moment. `role` ("run", "sync", ...) is written beside the PID. CS_BUSY
+ * when another process still holds it; *holder then gets its PID (0 when
+ * unknown) and, when holder_role is not NULL, its role ("" unknown). */
+enum cs_err lock_acquire(const char *state_dir, int64_t wait_ms, const char *role,
+                         struct state_lock **out, pid_t *holder, char holder_role[16]);
 
 /* Who holds the lock now (0: nobody). Does not take it (it holds a shared
  * lock for a moment to find out) and creates nothing. */

@@ -1,5 +1,5 @@
 /*
- * fuzz_au.c - libFuzzer target for src/au.h: access-unit gathering and the
+ * fuzz_au.c - libFuzzer target for src/capture/au.h: access-unit gathering and the
  * classification of H.264/H.265 units (NAL iteration, Exp-Golomb and SEI
  * reading). The first byte picks the codec and how the rest is cut into
  * packets, as a depacketizer would hand them over.

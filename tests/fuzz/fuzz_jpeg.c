@@ -1,5 +1,5 @@
 /*
- * fuzz_jpeg.c - libFuzzer target for the JPEG checks of src/image.h:
+ * fuzz_jpeg.c - libFuzzer target for the JPEG checks of src/image/image.h:
  * image_check_jpeg, image_verify_jpeg and image_add_std_huffman.
  */
 #include <stddef.h>

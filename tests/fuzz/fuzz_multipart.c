@@ -1,5 +1,5 @@
 /*
- * fuzz_multipart.c - libFuzzer target for src/multipart.h: boundaries from
+ * fuzz_multipart.c - libFuzzer target for src/capture/multipart.h: boundaries from
  * Content-Type headers and bodies, and the parts of a stream fed in pieces
  * as a socket would. The input is "CONTENT-TYPE\nBODY".
  */

@@ -1,6 +1,6 @@
 /*
  * fuzz_spool_name.c - libFuzzer target for spool_parse_name and its round
- * trip through spool_format_name (src/spool.h).
+ * trip through spool_format_name (src/local/spool.h).
  *
  * Invariants checked (trap on violation), for a parsed name whose date and
  * time are a real UTC calendar stamp in years 1000..9999:

@@ -1,6 +1,6 @@
 /*
- * fuzz_upload_classify.c - libFuzzer target for upload_classify(), the
- * classification of Storage and PostgREST answers (src/backend.h).
+ * fuzz_supabase_classify.c - libFuzzer target for supabase_classify(), the
+ * classification of Storage and PostgREST answers (src/delivery/backend.h).
  *
  * Input: 2 bytes of HTTP status (big-endian), then the response body. Every
  * step is tried on the same answer.
@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct dl_where w = {.bucket = "ASE", .table = "ASE_Snapshot", .path = "camera_1/a.jpg"};
 
         memset(&r, 0xA5, sizeof(r));
-        upload_classify(steps[i], status & 1 ? &w : NULL, status, len ? body : NULL, len, &r);
+        supabase_classify(steps[i], status & 1 ? &w : NULL, status, len ? body : NULL, len, &r);
         if (r.cls < DL_OK || r.cls > DL_CONFLICT || r.http_status != status ||
             !memchr(r.message, '\0', sizeof(r.message)))
             __builtin_trap();

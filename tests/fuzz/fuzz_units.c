@@ -1,5 +1,5 @@
 /*
- * fuzz_units.c - libFuzzer target for the value parsers of src/units.h:
+ * fuzz_units.c - libFuzzer target for the value parsers of src/base/units.h:
  * durations, sizes, times of day, windows, days, resolutions, integers and
  * booleans, all on the same NUL-terminated input.
  *

@@ -654,7 +654,7 @@ static void failure_then_recovery(void **state)
 #define SHA_B "0000000089abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 /* The verdict on the answer to the reading back as the Supabase backend
- * classifies it: a 200 with the bytes' size and SHA-256 (as upload.c's
+ * classifies it: a 200 with the bytes' size and SHA-256 (as backend_supabase.c's
  * result_of()), or another answer. */
 static enum delivery_verify verdict_of(long http, const char *body, int64_t size, const char *sha,
                                        bool digest, int64_t failures_before)
@@ -662,7 +662,7 @@ static enum delivery_verify verdict_of(long http, const char *body, int64_t size
     struct dl_result r;
 
     memset(&r, 0, sizeof(r));
-    upload_classify(DL_STEP_VERIFY, NULL, http, body, body ? strlen(body) : 0, &r);
+    supabase_classify(DL_STEP_VERIFY, NULL, http, body, body ? strlen(body) : 0, &r);
     r.remote_size = http == 200 && r.cls == DL_OK ? size : -1;
     snprintf(r.remote_sha256, sizeof(r.remote_sha256), "%s", http == 200 ? sha : "");
     return delivery_verify_verdict(&r, 1000, SHA_A, digest, failures_before);

@@ -1,4 +1,4 @@
-/* test_upload.c - upload_classify(): every answer of the real Supabase
+/* test_supabase.c - supabase_classify(): every answer of the real Supabase
  * Storage and PostgREST (shared/SUPABASE.md sections 1.3 and 1.8), by HTTP
  * status AND body (success only in the documented shape), the answers to
  * the size check (HEAD), and its robustness against odd bodies. */
@@ -230,7 +230,7 @@ static void check_answer(const struct answer *a)
     if (copy)
         memcpy(copy, a->body, len);
     memset(&r, 0x5a, sizeof(r));
-    upload_classify(a->step, &here, a->http, a->body ? (copy ? copy : "") : NULL, len, &r);
+    supabase_classify(a->step, &here, a->http, a->body ? (copy ? copy : "") : NULL, len, &r);
     if (r.cls != a->want)
         fail_msg("step %d HTTP %ld body %s: got %s, want %s (%s)", a->step, a->http,
                  a->body ? a->body : "(null)", class_name(r.cls), class_name(a->want),
@@ -275,12 +275,12 @@ static void auth_failures_say_what_to_check(void **state)
                       "\"signature verification failed\",\"code\":\"AccessDenied\"}";
 
     (void)state;
-    upload_classify(OBJ, NULL, 400, sig, strlen(sig), &r);
+    supabase_classify(OBJ, NULL, 400, sig, strlen(sig), &r);
     assert_non_null(strstr(r.message, "API key"));
-    upload_classify(ROW, NULL, 401, NULL, 0, &r);
+    supabase_classify(ROW, NULL, 401, NULL, 0, &r);
     assert_int_equal(r.cls, DL_ATTENTION);
     assert_non_null(strstr(r.message, "API key"));
-    upload_classify(ROW, NULL, 503, NULL, 0, &r);
+    supabase_classify(ROW, NULL, 503, NULL, 0, &r);
     assert_null(strstr(r.message, "API key"));
 }
 
@@ -337,7 +337,7 @@ static void needs_a_person_says_what_to_do(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        upload_classify(cases[i].step, &here, cases[i].http, cases[i].body, strlen(cases[i].body),
+        supabase_classify(cases[i].step, &here, cases[i].http, cases[i].body, strlen(cases[i].body),
                         &r);
         for (int k = 0; k < 3 && cases[i].must[k]; k++)
             if (!strstr(r.message, cases[i].must[k]))
@@ -353,13 +353,13 @@ static void success_key_must_be_ours(void **state)
     const char *ours = "{\"Key\":\"ASE/camera_27/20261126_113000_2592_1944.jpg\"}";
 
     (void)state;
-    upload_classify(OBJ, &here, 200, other, strlen(other), &r);
+    supabase_classify(OBJ, &here, 200, other, strlen(other), &r);
     assert_int_equal(r.cls, DL_ATTENTION);
     assert_non_null(strstr(r.message, "another Key"));
     assert_non_null(strstr(r.message, "ASE/camera_27/20261126_113000_2592_1944_1.jpg"));
-    upload_classify(OBJ, &here, 200, ours, strlen(ours), &r);
+    supabase_classify(OBJ, &here, 200, ours, strlen(ours), &r);
     assert_int_equal(r.cls, DL_OK);
-    upload_classify(OBJ, NULL, 200, other, strlen(other), &r); /* nothing to compare with */
+    supabase_classify(OBJ, NULL, 200, other, strlen(other), &r); /* nothing to compare with */
     assert_int_equal(r.cls, DL_OK);
 }
 
@@ -372,11 +372,11 @@ static void numeric_status_code(void **state)
     const char *odd = "{\"statusCode\":[409],\"message\":\"what\"}";
 
     (void)state;
-    upload_classify(OBJ, NULL, 400, dup, strlen(dup), &r);
+    supabase_classify(OBJ, NULL, 400, dup, strlen(dup), &r);
     assert_int_equal(r.cls, DL_EXISTS);
-    upload_classify(OBJ, NULL, 400, big, strlen(big), &r);
+    supabase_classify(OBJ, NULL, 400, big, strlen(big), &r);
     assert_int_equal(r.cls, DL_PERMANENT);
-    upload_classify(OBJ, NULL, 400, odd, strlen(odd), &r);
+    supabase_classify(OBJ, NULL, 400, odd, strlen(odd), &r);
     assert_int_equal(r.cls, DL_ATTENTION);
 }
 
@@ -387,15 +387,15 @@ static void body_length_is_respected(void **state)
     const char *dup = "{\"statusCode\":\"409\",\"code\":\"KeyAlreadyExists\"}";
 
     (void)state;
-    upload_classify(OBJ, NULL, 400, dup, 0, &r);
+    supabase_classify(OBJ, NULL, 400, dup, 0, &r);
     assert_int_equal(r.cls, DL_ATTENTION);
-    upload_classify(OBJ, NULL, 400, dup, 10, &r);
+    supabase_classify(OBJ, NULL, 400, dup, 10, &r);
     assert_int_equal(r.cls, DL_ATTENTION);
-    upload_classify(OBJ, NULL, 400, NULL, 64, &r);
+    supabase_classify(OBJ, NULL, 400, NULL, 64, &r);
     assert_int_equal(r.cls, DL_ATTENTION);
-    upload_classify(OBJ, NULL, 200, NULL, 64, &r);
+    supabase_classify(OBJ, NULL, 200, NULL, 64, &r);
     assert_int_equal(r.cls, DL_RETRY); /* no body, no Key */
-    upload_classify(ROW, NULL, 409, dup, 0, &r);
+    supabase_classify(ROW, NULL, 409, dup, 0, &r);
     assert_int_equal(r.cls, DL_ATTENTION);
 }
 
@@ -418,16 +418,16 @@ static void odd_bodies_never_crash(void **state)
     }
     for (size_t s = 0; s < sizeof(statuses) / sizeof(statuses[0]); s++) {
         for (int step = DL_STEP_OBJECT; step <= DL_STEP_VERIFY; step++) {
-            upload_classify((enum dl_step)step, NULL, statuses[s], buf, huge, &r);
+            supabase_classify((enum dl_step)step, NULL, statuses[s], buf, huge, &r);
             assert_true(r.cls <= DL_CONFLICT);
             assert_true(strlen(r.message) < sizeof(r.message));
-            upload_classify((enum dl_step)step, NULL, statuses[s], buf, 7, &r);
+            supabase_classify((enum dl_step)step, NULL, statuses[s], buf, 7, &r);
             assert_true(r.cls <= DL_CONFLICT);
         }
     }
     /* nesting far beyond any parser's stack */
     memset(buf, '[', huge);
-    upload_classify(OBJ, NULL, 400, buf, huge, &r);
+    supabase_classify(OBJ, NULL, 400, buf, huge, &r);
     assert_int_equal(r.cls, DL_ATTENTION);
     /* a valid envelope with a 1 MB message: classified, message truncated */
     {
@@ -436,10 +436,10 @@ static void odd_bodies_never_crash(void **state)
         memcpy(buf, head, hl);
         memset(buf + hl, 'm', huge - hl - 2);
         memcpy(buf + huge - 2, "\"}", 2);
-        upload_classify(OBJ, NULL, 400, buf, huge, &r);
+        supabase_classify(OBJ, NULL, 400, buf, huge, &r);
         assert_int_equal(r.cls, DL_EXISTS);
         memcpy(buf + 14, "\"503\"", 5);
-        upload_classify(OBJ, NULL, 400, buf, huge, &r);
+        supabase_classify(OBJ, NULL, 400, buf, huge, &r);
         assert_int_equal(r.cls, DL_RETRY);
         assert_true(strlen(r.message) < sizeof(r.message));
         assert_non_null(strstr(r.message, "503"));
@@ -453,10 +453,10 @@ static void odd_bodies_never_crash(void **state)
             "{\"statusCode\":\"409\"", "\xff\xfe{\"statusCode\":\"409\"}", "{\"a\":\"\\u0000\"}",
         };
         for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
-            upload_classify(OBJ, NULL, 400, odd[i], strlen(odd[i]), &r);
+            supabase_classify(OBJ, NULL, 400, odd[i], strlen(odd[i]), &r);
             if (r.cls == DL_OK || r.cls == DL_EXISTS)
                 fail_msg("body %s on HTTP 400 classified as done", odd[i]);
-            upload_classify(ROW, NULL, 409, odd[i], strlen(odd[i]), &r);
+            supabase_classify(ROW, NULL, 409, odd[i], strlen(odd[i]), &r);
             assert_int_equal(r.cls, DL_ATTENTION);
         }
     }
