@@ -13,6 +13,7 @@
  */
 #include "config_priv.h"
 #include "log.h"
+#include "suggest.h"
 #include "url.h"
 
 #include <ctype.h>
@@ -122,58 +123,6 @@ static void *section_base(struct config *cfg, enum section sec, size_t cam)
     if (sec == SEC_UPLOAD)
         return &cfg->upload;
     return &cfg->cameras[cam];
-}
-
-/* Case-insensitive Levenshtein distance; large for long input. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[CONFIG_NAME_MAX + 1];
-
-    if (la > CONFIG_NAME_MAX || lb > CONFIG_NAME_MAX)
-        return (size_t)-1;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (lower(a[i - 1]) != lower(b[j - 1]));
-
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-static bool is_prefix_ci(const char *prefix, const char *s)
-{
-    size_t n = strlen(prefix);
-
-    return n >= 2 && strncasecmp(prefix, s, n) == 0;
-}
-
-/* The closest of names[0..n) to word: distance <= 2 or a prefix. */
-static const char *suggest(const char *word, const char *const *names, size_t n)
-{
-    const char *best = NULL;
-    size_t best_d = 3;
-
-    for (size_t i = 0; i < n; i++) {
-        size_t d = edit_distance(word, names[i]);
-
-        if (d < best_d || (!best && is_prefix_ci(word, names[i]))) {
-            best = names[i];
-            best_d = d < best_d ? d : best_d;
-        }
-    }
-    return best;
 }
 
 static void apply_defaults(struct parser *p, enum section sec, void *base)
@@ -501,7 +450,7 @@ static void unknown_key(struct parser *p, const char *name)
             other = section_names[config__keys[i].sec];
     }
     config__shown(name, q, sizeof(q));
-    hint = suggest(name, names, n);
+    hint = suggest_nearest(name, names, n);
     if (hint) {
         report(p, p->lineno, p->label, q, "unknown key; did you mean '%s'?", hint);
         return;
@@ -614,7 +563,7 @@ out_free:
 
 static void unknown_section(struct parser *p, const char *word, const char *rest)
 {
-    const char *hint = suggest(word, section_names, 3);
+    const char *hint = suggest_nearest(word, section_names, 3);
 
     if (hint && strcmp(hint, "camera") == 0)
         report(p, p->lineno, p->label, NULL,
