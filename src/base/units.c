@@ -116,8 +116,8 @@ enum cs_err units_parse_duration(const char *s, int64_t *out_ms)
         for (u = p; p < end && is_alpha(*p); p++)
             ;
         if (u == p) {
-            /* A bare number is seconds, but only on its own ("90"). */
-            if (parts > 0 || p != end)
+            /* No unit: only 0 on its own means one thing. */
+            if (parts > 0 || p != end || n != 0)
                 return CS_CONFIG;
             mult = MS_PER_S;
         } else {
@@ -134,6 +134,22 @@ enum cs_err units_parse_duration(const char *s, int64_t *out_ms)
     }
     *out_ms = total;
     return CS_OK;
+}
+
+bool units_duration_lacks_unit(const char *s)
+{
+    const char *p, *end;
+    bool nonzero = false;
+
+    trim(s, &p, &end);
+    if (p == end)
+        return false;
+    for (; p < end; p++) {
+        if (!is_digit(*p))
+            return false;
+        nonzero |= *p != '0';
+    }
+    return nonzero;
 }
 
 static const struct unit size_units[] = {
@@ -259,6 +275,18 @@ enum cs_err units_parse_window(const char *s, struct window *out)
         end = 0;
     *out = (struct window){.always = start == end, .start_min = start, .end_min = end};
     return CS_OK;
+}
+
+const char *units_format_window(const struct window *w, char *buf, size_t bufsz)
+{
+    int end = w->end_min == 0 ? MIN_PER_DAY : w->end_min;
+
+    if (w->always || w->start_min == w->end_min)
+        snprintf(buf, bufsz, "always");
+    else
+        snprintf(buf, bufsz, "%02d:%02d-%02d:%02d", w->start_min / 60, w->start_min % 60,
+                 end / 60, end % 60);
+    return buf;
 }
 
 bool units_window_contains(const struct window *w, int m)

@@ -29,9 +29,15 @@ struct window {
  * parses can be added to any clock without overflow. */
 #define UNITS_DURATION_MAX_MS (3650LL * 24 * 3600 * 1000) /* longer: CS_TOOBIG */
 
-/* Duration with units ms, s, m, h, d (combinable: "1h30m"; a bare number is
- * seconds). Result in milliseconds. */
+/* Duration with units ms, s, m, h, d (combinable: "1h30m"). Result in
+ * milliseconds. A number without a unit is refused (CS_CONFIG: "30" could
+ * mean seconds or days), except 0, the same in every unit. */
 enum cs_err units_parse_duration(const char *s, int64_t *out_ms);
+
+/* True when s is a whole number without a unit, other than 0 (surrounding
+ * whitespace allowed): the duration units_parse_duration refuses for want
+ * of a unit, so that the caller can say "add a unit". */
+bool units_duration_lacks_unit(const char *s);
 
 /* Size with units B, k/K/KB, M/MB, G/GB (powers of 1000) and KiB, MiB, GiB
  * (powers of 1024); a bare number is bytes. Fractions allowed ("1.5GB"). */
@@ -42,6 +48,10 @@ enum cs_err units_parse_timeofday(const char *s, int *out_min);
 
 /* "HH:MM-HH:MM" or "always". */
 enum cs_err units_parse_window(const char *s, struct window *out);
+
+/* Formats a window as units_parse_window reads it ("11:00-22:00",
+ * "22:00-06:00", "always"). Returns buf. */
+const char *units_format_window(const struct window *w, char *buf, size_t bufsz);
 
 /* True when minute-of-day m (0..1439) lies inside w. */
 bool units_window_contains(const struct window *w, int m);
@@ -68,8 +78,9 @@ enum cs_err units_parse_int(const char *s, int64_t min, int64_t max, int64_t *ou
 /* "yes/no/true/false/on/off/1/0". */
 enum cs_err units_parse_bool(const char *s, bool *out);
 
-/* Formats ms as the shortest exact unit form ("5m", "1h30m", "250ms").
- * Returns buf. */
+/* Formats ms as the shortest exact unit form ("5m", "1h30m", "250ms",
+ * "0s"), which units_parse_duration reads back to the same value. Returns
+ * buf. */
 const char *units_format_duration(int64_t ms, char *buf, size_t bufsz);
 
 /* Formats bytes for people ("1.5 MB", "812 KB", "17 B"). Returns buf. */

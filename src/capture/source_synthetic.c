@@ -138,7 +138,8 @@ static enum cs_err parse_query(struct synth *s, const char *q, char *err, size_t
         }
         if (!strcmp(key, "delay")) {
             if (units_parse_duration(val, &s->delay_ms)) {
-                snprintf(err, errsz, "synthetic delay \"%s\" is not a duration", val);
+                snprintf(err, errsz, "synthetic delay \"%s\" is not a duration%s", val,
+                         units_duration_lacks_unit(val) ? "; add a unit, e.g. 2s" : "");
                 return CS_CONFIG;
             }
         } else if (!strcmp(key, "fail")) {

@@ -13,6 +13,8 @@
 #include "hash.h"
 #include "log.h"
 
+#define LOG_DAY_MS (24 * 3600 * 1000LL)
+
 int cli_load_config(const struct cli *cli, struct config **cfg)
 {
     enum cs_err rc = config_load(cli->config_path, cli->state_dir, stderr, cfg);
@@ -45,7 +47,7 @@ void cli_setup_logging(const struct cli *cli, const struct config *cfg, bool wit
                  snprintf(dir, sizeof(dir), "%s/logs", cfg->general.state_dir) <
                      (int)sizeof(dir);
     log_setup((enum log_level)level, with_files ? dir : NULL, journal,
-              (int)cfg->general.log_retention_days);
+              (int)((cfg->general.log_retention_ms + LOG_DAY_MS - 1) / LOG_DAY_MS));
 }
 
 /* Creates the state directory (and parents) with mode 0750. */

@@ -36,6 +36,21 @@ static const char *const section_names[] = {"general", "upload", "camera"};
 
 enum sec_state { ST_NONE, ST_OK, ST_IGNORED };
 
+/* A message for errs, kept until the end so that they come out in the
+ * order of the file's lines (cross-key checks run after the parsing). */
+struct message {
+    int line; /* 0: about the whole file (first) */
+    size_t seq;
+    char *text;
+};
+
+/* A key whose value was refused: what depends on it is not reported again. */
+struct rejected_key {
+    enum section sec;
+    size_t cam;
+    const struct key_def *key;
+};
+
 struct parser {
     const char *name; /* file name for messages */
     FILE *errs;
@@ -60,6 +75,11 @@ struct parser {
     int clear_line;
     char clear_what[LABEL_MAX + 32];
     const char *clear_fix;
+    /* messages, written out by flush_messages() */
+    struct message *msgs;
+    size_t n_msgs, cap_msgs;
+    struct rejected_key *rejected;
+    size_t n_rejected, cap_rejected;
 };
 
 static bool is_space(char c)
@@ -92,28 +112,136 @@ static const char *shown_url(const char *url, char *buf, size_t sz)
     return buf;
 }
 
+/* Keeps one message line (without its newline) for flush_messages(). */
+static void keep_message(struct parser *p, int line, const char *text)
+{
+    struct message *m;
+
+    if (p->n_msgs == p->cap_msgs) {
+        size_t cap = p->cap_msgs ? 2 * p->cap_msgs : 16;
+        struct message *n = realloc(p->msgs, cap * sizeof(*n));
+
+        if (!n) {
+            p->nomem = true;
+            return;
+        }
+        p->msgs = n;
+        p->cap_msgs = cap;
+    }
+    m = &p->msgs[p->n_msgs];
+    if (!(m->text = strdup(text))) {
+        p->nomem = true;
+        return;
+    }
+    m->line = line;
+    m->seq = p->n_msgs++;
+}
+
+static int message_order(const void *a, const void *b)
+{
+    const struct message *x = a, *y = b;
+
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Writes the messages to errs by line (in the order found within a line). */
+static void flush_messages(struct parser *p)
+{
+    qsort(p->msgs, p->n_msgs, sizeof(*p->msgs), message_order);
+    for (size_t i = 0; i < p->n_msgs; i++) {
+        if (p->errs)
+            fprintf(p->errs, "%s\n", p->msgs[i].text);
+        free(p->msgs[i].text);
+    }
+    free(p->msgs);
+    free(p->rejected);
+    p->msgs = NULL;
+    p->rejected = NULL;
+    p->n_msgs = p->cap_msgs = p->n_rejected = p->cap_rejected = 0;
+}
+
+/* "FILE:LINE: " + what + fmt; an error unless it is a note or a warning. */
+static void PRINTF_LIKE(5, 0) vmessage(struct parser *p, bool error, int line, const char *what,
+                                       const char *fmt, va_list ap)
+{
+    char text[2048], body[1536];
+
+    p->n_errors += error;
+    if (!p->errs)
+        return;
+    vsnprintf(body, sizeof(body), fmt, ap);
+    if (line > 0)
+        config__bprintf(text, sizeof(text), "%s:%d: %s%s", p->name, line, what, body);
+    else
+        config__bprintf(text, sizeof(text), "%s: %s%s", p->name, what, body);
+    keep_message(p, line, text);
+}
+
 static void PRINTF_LIKE(5, 6)
     report(struct parser *p, int line, const char *label, const char *key, const char *fmt, ...)
 {
+    char what[2 * LABEL_MAX + 8] = "";
     va_list ap;
 
-    p->n_errors++;
-    if (!p->errs)
-        return;
-    if (line > 0)
-        fprintf(p->errs, "%s:%d: ", p->name, line);
-    else
-        fprintf(p->errs, "%s: ", p->name);
     if (label && key)
-        fprintf(p->errs, "[%s] %s: ", label, key);
+        config__bprintf(what, sizeof(what), "[%s] %s: ", label, key);
     else if (label)
-        fprintf(p->errs, "[%s]: ", label);
+        config__bprintf(what, sizeof(what), "[%s]: ", label);
     else if (key)
-        fprintf(p->errs, "%s: ", key);
+        config__bprintf(what, sizeof(what), "%s: ", key);
     va_start(ap, fmt);
-    vfprintf(p->errs, fmt, ap);
+    vmessage(p, true, line, what, fmt, ap);
     va_end(ap);
-    fputc('\n', p->errs);
+}
+
+/* A note or a warning: said in its place, not an error. */
+static void PRINTF_LIKE(3, 4) remark(struct parser *p, int line, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmessage(p, false, line, "", fmt, ap);
+    va_end(ap);
+}
+
+/* Remembers that the value of k (of the current section) was refused. */
+static void reject(struct parser *p, const struct key_def *k)
+{
+    if (p->n_rejected == p->cap_rejected) {
+        size_t cap = p->cap_rejected ? 2 * p->cap_rejected : 8;
+        struct rejected_key *n = realloc(p->rejected, cap * sizeof(*n));
+
+        if (!n) {
+            p->nomem = true;
+            return;
+        }
+        p->rejected = n;
+        p->cap_rejected = cap;
+    }
+    p->rejected[p->n_rejected++] = (struct rejected_key){p->sec, p->cam, k};
+}
+
+/* True when one of the keys named (a NULL-terminated list) of section sec
+ * (camera cam) was given a value that was refused: a check that depends on
+ * it would only repeat that error. */
+static bool any_rejected(const struct parser *p, enum section sec, size_t cam, ...)
+{
+    const char *name;
+    bool found = false;
+    va_list ap;
+
+    va_start(ap, cam);
+    while (!found && (name = va_arg(ap, const char *))) {
+        for (size_t i = 0; i < p->n_rejected && !found; i++) {
+            const struct rejected_key *r = &p->rejected[i];
+            found = r->sec == sec && (sec != SEC_CAMERA || r->cam == cam) &&
+                    !strcmp(r->key->name, name);
+        }
+    }
+    va_end(ap);
+    return found;
 }
 
 static void *section_base(struct config *cfg, enum section sec, size_t cam)
@@ -424,14 +552,17 @@ static void set_from_file(struct parser *p, const struct key_def *k, const char 
                prev->lineno);
         return;
     }
-    if (expand(p, k, raw, &val, &ex))
+    if (expand(p, k, raw, &val, &ex)) {
+        reject(p, k);
         return;
+    }
     rc = config__parse_value(k, val, section_base(p->cfg, p->sec, p->cam), why, sizeof(why));
-    if (rc == CS_NOMEM)
+    if (rc == CS_NOMEM) {
         p->nomem = true;
-    else if (rc)
+    } else if (rc) {
         report(p, p->lineno, p->label, k->name, "%s", why);
-    else
+        reject(p, k);
+    } else
         record_origin(p, k, raw, val, &ex);
     config__free_str(val);
 }
@@ -479,9 +610,7 @@ static const struct key_def *lookup_key(struct parser *p, const char *name)
         const struct key_alias *a = &config__aliases[i];
 
         if (a->sec == p->sec && strcmp(a->from, name) == 0) {
-            if (p->errs)
-                fprintf(p->errs, "%s:%d: note: '%s' is now called '%s'\n", p->name, p->lineno,
-                        a->from, a->to);
+            remark(p, p->lineno, "note: '%s' is now called '%s'", a->from, a->to);
             return config__find_key(p->sec, a->to);
         }
     }
@@ -718,6 +847,8 @@ static void check_timeouts(struct parser *p, enum section sec, size_t cam, const
     char a[32], b[32];
     const struct config_origin *o = origin_by_name(p->cfg, sec, cam, "timeout");
 
+    if (any_rejected(p, sec, cam, "timeout", "connect_timeout", (char *)NULL))
+        return; /* compared with a default: said already */
     if (!o)
         o = origin_by_name(p->cfg, sec, cam, "connect_timeout");
     if (total_ms < connect_ms)
@@ -807,15 +938,18 @@ static void validate_upload(struct parser *p)
     char q[SHOWN_MAX];
 
     both_set(p, SEC_UPLOAD, 0, "upload", "key", "key_file");
-    if (u->backend == UPLOAD_SUPABASE && !u->url)
+    if (u->backend == UPLOAD_SUPABASE && !u->url &&
+        !any_rejected(p, SEC_UPLOAD, 0, "url", (char *)NULL))
         report(p, line, "upload", "url",
                "missing; backend = supabase needs the project URL "
                "such as url = https://example.supabase.co");
-    if (u->backend == UPLOAD_SUPABASE && !u->key)
+    if (u->backend == UPLOAD_SUPABASE && !u->key &&
+        !any_rejected(p, SEC_UPLOAD, 0, "key", "key_file", (char *)NULL))
         report(p, line, "upload", "key",
                "missing; backend = supabase needs the API key: "
                "key_file = /etc/camsnap/supabase.key or key = ${SUPABASE_KEY}");
-    if (u->backend == UPLOAD_DIR && !u->path)
+    if (u->backend == UPLOAD_DIR && !u->path &&
+        !any_rejected(p, SEC_UPLOAD, 0, "path", (char *)NULL))
         report(p, line, "upload", "path",
                "missing; backend = dir needs the destination "
                "directory such as path = /srv/camsnap-delivered");
@@ -836,7 +970,8 @@ static void validate_upload(struct parser *p)
                "trusted",
                shown_url(u->url, q, sizeof(q)));
     check_timeouts(p, SEC_UPLOAD, 0, "upload", u->connect_timeout_ms, u->timeout_ms, 0);
-    if (u->backoff_base_ms > 0 && u->backoff_cap_ms < u->backoff_base_ms)
+    if (u->backoff_base_ms > 0 && u->backoff_cap_ms < u->backoff_base_ms &&
+        !any_rejected(p, SEC_UPLOAD, 0, "backoff_base", "backoff_cap", (char *)NULL))
         report(p, line_of(origin_by_name(p->cfg, SEC_UPLOAD, 0, "backoff_cap"), 0), "upload",
                "backoff_cap",
                "is shorter than backoff_base; expected backoff_cap >= "
@@ -1009,12 +1144,11 @@ static void check_camera_tls(struct parser *p, size_t i, const char *label)
     if (c->tls_ca_file && strpbrk(c->tls_ca_file, "&#?="))
         report(p, line_of(origin_by_name(p->cfg, SEC_CAMERA, i, "tls_ca_file"), c->lineno), label,
                "tls_ca_file", "holds one of & # ? =; expected a path without them");
-    if (rtsps && !c->tls_verify && p->errs)
-        fprintf(p->errs,
-                "%s:%d: warning: [%s] tls_verify = no: the camera's certificate is not checked; "
-                "anyone on the path can pose as the camera and receive its password (insecure)\n",
-                p->name, line_of(origin_by_name(p->cfg, SEC_CAMERA, i, "tls_verify"), c->lineno),
-                label);
+    if (rtsps && !c->tls_verify)
+        remark(p, line_of(origin_by_name(p->cfg, SEC_CAMERA, i, "tls_verify"), c->lineno),
+               "warning: [%s] tls_verify = no: the camera's certificate is not checked; anyone "
+               "on the path can pose as the camera and receive its password (insecure)",
+               label);
 }
 
 static void validate_camera(struct parser *p, size_t i)
@@ -1025,6 +1159,8 @@ static void validate_camera(struct parser *p, size_t i)
     config__bprintf(label, sizeof(label), "camera %s", c->name);
     both_set(p, SEC_CAMERA, i, label, "password", "password_file");
     check_timeouts(p, SEC_CAMERA, i, label, c->connect_timeout_ms, c->deadline_ms, c->lineno);
+    if (!c->url && any_rejected(p, SEC_CAMERA, i, "url", (char *)NULL))
+        return; /* its error is said where it was set */
     if (!c->url) {
         report(p, c->lineno, label, "url",
                "missing; every camera needs url = "
@@ -1119,6 +1255,7 @@ static enum cs_err load_text(const char *text, size_t len, const char *name, con
     for (size_t i = 0; i < p.cfg->n_cameras; i++)
         validate_camera(&p, i);
     check_mode(&p, st);
+    flush_messages(&p);
     if (p.nomem)
         rc = CS_NOMEM;
     else if (p.n_errors)
@@ -1253,6 +1390,15 @@ void config_free(struct config *cfg)
     free(cfg->path);
     explicit_bzero(cfg, sizeof(*cfg));
     free(cfg);
+}
+
+size_t config_enabled_cameras(const struct config *cfg)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; cfg && i < cfg->n_cameras; i++)
+        n += cfg->cameras[i].enabled;
+    return n;
 }
 
 const struct camera_config *config_camera(const struct config *cfg, const char *name)

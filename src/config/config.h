@@ -52,7 +52,7 @@ struct config_general {
     char *restaurant_id;        /* NULL when unset */
     enum log_level log_level;
     bool log_files;             /* daily files under <state_dir>/logs */
-    int64_t log_retention_days;
+    int64_t log_retention_ms;   /* kept whole days (rounded up); 0: forever */
     int64_t workers;            /* concurrent captures in a round */
     int64_t jpeg_quality;       /* 1..100 */
     int64_t picture_memory;     /* bytes of pictures decoded/encoded at once in a round */
@@ -124,6 +124,11 @@ enum cs_err config_load_string(const char *text, const char *name,
 
 /* Frees cfg and zeroes every secret it held. config_free(NULL) is a no-op. */
 void config_free(struct config *cfg);
+
+/* How many cameras are enabled. A configuration with none is valid for
+ * looking at a state directory (stats, sync) but not for capturing: run,
+ * capture and config check refuse it. */
+size_t config_enabled_cameras(const struct config *cfg);
 
 /* Looks a camera up by name; returns a borrowed pointer or NULL. */
 const struct camera_config *config_camera(const struct config *cfg, const char *name);

@@ -72,8 +72,10 @@ const struct key_def config__keys[] = {
       .help = "Least severe message level that is logged." },
     { .sec = SEC_GENERAL, .name = "log_files", .type = KT_BOOL, .def = "yes",
       .off = OFF_G(log_files), .help = "Also write daily log files under state_dir/logs." },
-    { .sec = SEC_GENERAL, .name = "log_retention", .type = KT_INT, .def = "14", .min = 0,
-      .max = 3650, .off = OFF_G(log_retention_days), .help = "Days to keep daily log files." },
+    { .sec = SEC_GENERAL, .name = "log_retention", .type = KT_DURATION, .def = "14d", .min = 0,
+      .max = 3650 * MS_DAY, .off = OFF_G(log_retention_ms),
+      .help = "How long daily log files are kept, in whole days (a part of a day counts as a "
+              "day); 0: forever." },
     { .sec = SEC_GENERAL, .name = "workers", .type = KT_INT, .def = "8", .min = 1, .max = 64,
       .off = OFF_G(workers), .help = "Cameras captured at the same time within a round." },
     { .sec = SEC_GENERAL, .name = "picture_memory", .type = KT_SIZE, .def = "16MB",
@@ -361,6 +363,47 @@ out:
     return rc;
 }
 
+/* The units a duration may be written in, and what each is worth. */
+static const struct {
+    const char *name;
+    int64_t mult;
+} duration_units[] = {{"s", 1000}, {"m", 60000}, {"h", MS_HOUR}, {"d", MS_DAY}, {"ms", 1}};
+
+#define N_DURATION_UNITS (sizeof(duration_units) / sizeof(duration_units[0]))
+
+/* Whether n of the unit i is within k's range. */
+static bool unit_fits(const struct key_def *k, int64_t n, size_t i)
+{
+    int64_t max = k->max ? k->max : INT64_MAX;
+
+    return n <= max / duration_units[i].mult && n * duration_units[i].mult >= k->min;
+}
+
+/* Suggests units for the number text written without one, in hint ("30s or
+ * 30m"): the unit k's default is written in (the key's own scale), and
+ * seconds too when that scale is minutes, each when the number in it is
+ * within k's range; else the first unit that is. */
+static void hint_units(const struct key_def *k, const char *text, char *hint, size_t sz)
+{
+    const char *def = k->def ? k->def : "1s", *u = def + strlen(def), *fit[2] = {NULL, NULL};
+    int64_t n = strtoll(text, NULL, 10);
+    size_t nfit = 0;
+
+    while (u > def && ((u[-1] >= 'a' && u[-1] <= 'z') || (u[-1] >= 'A' && u[-1] <= 'Z')))
+        u--;
+    for (size_t i = 0; i < N_DURATION_UNITS; i++)
+        if ((!strcmp(u, duration_units[i].name) || (i == 0 && !strcmp(u, "m"))) &&
+            unit_fits(k, n, i))
+            fit[nfit++] = duration_units[i].name;
+    for (size_t i = 0; !nfit && i < N_DURATION_UNITS; i++)
+        if (unit_fits(k, n, i))
+            fit[nfit++] = duration_units[i].name;
+    if (nfit == 2)
+        config__bprintf(hint, sz, "%s%s or %s%s", text, fit[0], text, fit[1]);
+    else
+        config__bprintf(hint, sz, "%s%s", text, nfit ? fit[0] : "s");
+}
+
 static enum cs_err parse_duration_value(const struct key_def *k, const char *text, int64_t *dst,
                                         char *why, size_t wsz)
 {
@@ -368,6 +411,13 @@ static enum cs_err parse_duration_value(const struct key_def *k, const char *tex
     int64_t v;
 
     config__shown(text, q, sizeof(q));
+    if (units_duration_lacks_unit(text)) {
+        char hint[2 * SHOWN_MAX + 16];
+        hint_units(k, q, hint, sizeof(hint));
+        config__bprintf(why, wsz, "\"%s\" has no unit; add one, e.g. %s (ms, s, m, h or d)", q,
+                        hint);
+        return CS_CONFIG;
+    }
     if (units_parse_duration(text, &v) == CS_TOOBIG)
         v = INT64_MAX; /* well formed, far too long: said below */
     else if (units_parse_duration(text, &v)) {

@@ -75,17 +75,6 @@ static const char *format_size_exact(int64_t v, char *buf, size_t sz)
     return buf;
 }
 
-static const char *format_window(const struct window *w, char *buf, size_t sz)
-{
-    int end = w->end_min == 0 ? 1440 : w->end_min;
-
-    if (w->always || w->start_min == w->end_min)
-        return "always";
-    config__bprintf(buf, sz, "%02d:%02d-%02d:%02d", w->start_min / 60, w->start_min % 60, end / 60,
-                    end % 60);
-    return buf;
-}
-
 static const char *enum_name(const struct key_def *k, int v)
 {
     for (int i = 0; k->choices[i]; i++)
@@ -111,7 +100,7 @@ static const char *format_value(const struct config *cfg, const struct key_def *
     case KT_PIXELS: config__bprintf(buf, sz, "%lld", (long long)*(const int64_t *)f); return buf;
     case KT_BOOL: return *(const bool *)f ? "yes" : "no";
     case KT_ENUM: return enum_name(k, *(const int *)f);
-    case KT_WINDOW: return format_window(f, buf, sz);
+    case KT_WINDOW: return units_format_window(f, buf, sz);
     case KT_DAYS: return units_format_days(*(const int *)f, buf, sz);
     case KT_RESOLUTION:
         if (*(const int *)f == 0)
@@ -142,18 +131,20 @@ static const char *format_origin(const struct config *cfg, const struct key_def 
     if (o->override)
         return "--state-dir";
     if (o->from_url)
-        config__bprintf(buf, sz, "from url, file:%d", o->lineno);
+        config__bprintf(buf, sz, "from url, %s%s%d", cfg->path ? cfg->path : "line ",
+                        cfg->path ? ":" : "", o->lineno);
     else if (o->env_only && o->var)
         config__bprintf(buf, sz, "${%s}", o->var);
     else
-        config__bprintf(buf, sz, "file:%d", o->lineno);
+        config__bprintf(buf, sz, "%s%s%d", cfg->path ? cfg->path : "line ", cfg->path ? ":" : "",
+                        o->lineno);
     return buf;
 }
 
 static void print_keys(const struct config *cfg, FILE *out, enum section sec, size_t cam,
                        const void *base)
 {
-    char vbuf[1024], obuf[64];
+    char vbuf[1024], obuf[4200]; /* an origin names the file */
 
     for (size_t i = 0; i < config__n_keys; i++) {
         if (config__keys[i].sec != sec)
@@ -273,14 +264,19 @@ void config_print_man(FILE *out)
           "per camera.\n"
           "Lines starting with \\fB;\\fR or \\fB#\\fR are comments, and so is the rest of a line\n"
           "after a space and one of them.\n"
-          "Durations take units (250ms, 30s, 5m, 1h30m, 7d); sizes too (512KB, 20MB, 1.5GiB).\n"
+          "A duration needs its unit (250ms, 30s, 5m, 1h30m, 7d): a bare number such as\n"
+          "30 is an error (only 0 may stand alone); counts (workers, concurrency,\n"
+          "jpeg_quality) are bare numbers. Sizes take units too (512KB, 20MB, 1.5GiB).\n"
           "A value may use \\fB${VAR}\\fR for the environment; \\fB$$\\fR is a dollar sign.\n"
           ".PP\n"
           "Secrets (camera passwords, the upload key) come from the \\fI*_file\\fR keys or\n"
           "\\fB${VAR}\\fR; a file holding a secret in clear, or a secret file, that group or\n"
           "others may read is refused.\n"
           "Unknown keys and sections are errors, each named with its file and line.\n"
-          "\\fBcamsnap config check\\fR validates a file and prints the effective values.\n",
+          "\\fBcamsnap config check\\fR validates a file and prints the effective values,\n"
+          "each with its origin (FILE:LINE, default, ${VAR} or --state-dir); it lists every\n"
+          "error in the order of the file's lines, one per cause, and refuses a\n"
+          "configuration without an enabled camera.\n",
           out);
     for (int sec = SEC_GENERAL; sec <= SEC_CAMERA; sec++) {
         fprintf(out, ".SH %s\n", sec_titles[sec]);
@@ -330,7 +326,8 @@ void config_print_sample(FILE *out)
 {
     fprintf(out, "; camsnap configuration (generated from the key table).\n"
                  "; Each key shows its default or an example; remove the leading ';' to set it.\n"
-                 "; Durations: 30s, 5m, 1h30m, 250ms. Sizes: 512KB, 20MB, 1.5GiB.\n"
+                 "; Durations need their unit: 30s, 5m, 1h30m, 250ms (a bare 30 is an error).\n"
+                 "; Sizes: 512KB, 20MB, 1.5GiB.\n"
                  "; Secrets: use the *_file keys or ${ENV_VAR}; a file that holds a secret in\n"
                  "; clear must not be readable by group or others (chmod 600).\n");
     fprintf(out, "\n[general]\n");

@@ -184,7 +184,7 @@ static void test_spec_example(void **state)
     assert_string_equal(cfg->general.restaurant_id, "store-001");
     assert_int_equal(cfg->general.log_level, LOG_LEVEL_INFO);
     assert_true(cfg->general.log_files);
-    assert_int_equal(cfg->general.log_retention_days, 14);
+    assert_int_equal(cfg->general.log_retention_ms, 14 * 86400000LL);
     assert_int_equal(cfg->general.workers, 8);
     assert_int_equal(cfg->general.jpeg_quality, 90);
     assert_int_equal(cfg->upload.backend, UPLOAD_SUPABASE);
@@ -248,6 +248,101 @@ static void test_defaults_and_empty(void **state)
     config_free(NULL);
 }
 
+/* Expects text to be refused with exactly these messages, in this order. */
+static void expect_errors_exactly(const char *text, const char *want)
+{
+    struct config *cfg = NULL;
+    enum cs_err rc;
+    char *errs = load(text, &rc, &cfg);
+
+    if (rc != CS_CONFIG || strcmp(errs, want))
+        fail_msg("rc=%d, expected exactly:\n%s\ngot:\n%s", rc, want, errs);
+    free(errs);
+}
+
+/* config check lists the errors by line, whether the parser or a check
+ * across keys found them, notes and warnings in their place too. */
+static void test_errors_in_line_order(void **state)
+{
+    (void)state;
+    expect_errors_exactly(
+        "[upload]\n"
+        "backend = supabase\n"           /* 2: url and key missing (checked at the end) */
+        "connect_timeout = 30s\n"
+        "timeout = 10s\n"                /* 4: shorter than connect_timeout (at the end) */
+        "[general]\n"
+        "workers = 99\n"                 /* 6: out of range (while parsing) */
+        "quality = 50\n"                 /* 7: a renamed key: a note */
+        "[camera a]\n"
+        "url = ftp://h/\n"               /* 9: not a camera URL (at the end) */
+        "bogus = 1\n",                   /* 10: unknown (while parsing) */
+        "test.conf:2: [upload] url: missing; backend = supabase needs the project URL such "
+        "as url = https://example.supabase.co\n"
+        "test.conf:2: [upload] key: missing; backend = supabase needs the API key: key_file = "
+        "/etc/camsnap/supabase.key or key = ${SUPABASE_KEY}\n"
+        "test.conf:4: [upload] timeout: 10s is shorter than connect_timeout 30s; expected "
+        "timeout >= connect_timeout\n"
+        "test.conf:6: [general] workers: \"99\" is not a whole number from 1 to 64\n"
+        "test.conf:7: note: 'quality' is now called 'jpeg_quality'\n"
+        "test.conf:9: [camera a] url: \"ftp://h/\" is not a camera URL; expected rtsp://, "
+        "rtsps://, http://, https:// or synthetic://WIDTHxHEIGHT\n"
+        "test.conf:10: [camera a] bogus: unknown key; expected one of: url, username, password, "
+        "password_file, resolution, transport, connect_timeout, read_timeout, timeout, "
+        "max_body, max_pixels, tls_verify, tls_ca_file, enabled\n");
+}
+
+/* One error per cause: a value refused is not reported again as missing,
+ * nor compared with another key as if it were the default. */
+static void test_one_error_per_cause(void **state)
+{
+    (void)state;
+    unsetenv("CAMSNAP_TEST_UNSET");
+    expect_errors_exactly("[upload]\nbackend = supabase\nurl = ${CAMSNAP_TEST_UNSET}\n"
+                          "key_file = /nonexistent/camsnap.key\n",
+                          "test.conf:3: [upload] url: environment variable CAMSNAP_TEST_UNSET is "
+                          "not set; expected it in camsnap's environment (write $$ for a literal "
+                          "'$')\n"
+                          "test.conf:4: [upload] key_file: cannot read /nonexistent/camsnap.key: "
+                          "No such file or directory; expected a file holding the secret on its "
+                          "first line\n");
+    expect_errors_exactly("[upload]\nbackend = dir\npath =\n",
+                          "test.conf:3: [upload] path: is empty; expected a path\n");
+    expect_errors_exactly("[camera a]\nurl = ${CAMSNAP_TEST_UNSET}\nconnect_timeout = 20s\n"
+                          "timeout = 5\n",
+                          "test.conf:2: [camera a] url: environment variable CAMSNAP_TEST_UNSET "
+                          "is not set; expected it in camsnap's environment (write $$ for a "
+                          "literal '$')\n"
+                          "test.conf:4: [camera a] timeout: \"5\" has no unit; add one, e.g. 5s "
+                          "(ms, s, m, h or d)\n");
+    expect_errors_exactly("[upload]\nbackoff_base = 10m\nbackoff_cap = 1x\n",
+                          "test.conf:3: [upload] backoff_cap: \"1x\" is not a duration; expected "
+                          "a number with a unit such as 30s, 5m, 1h30m or 250ms\n");
+    /* Two causes, two errors: the missing key is its own. */
+    expect_errors_exactly("[upload]\nbackend = supabase\nurl = ftp://x\n",
+                          "test.conf:2: [upload] key: missing; backend = supabase needs the API "
+                          "key: key_file = /etc/camsnap/supabase.key or key = ${SUPABASE_KEY}\n"
+                          "test.conf:3: [upload] url: \"ftp://x\" is not a web address; expected "
+                          "https://...\n");
+}
+
+/* 0 means the same in every unit: it may stand alone. */
+static void test_zero_duration_needs_no_unit(void **state)
+{
+    struct config *cfg;
+
+    (void)state;
+    cfg = expect_ok("[general]\nlog_retention = 0\ndrain_grace = 0\n[upload]\n"
+                    "backoff_base = 0\n",
+                    NULL);
+    assert_int_equal(cfg->general.log_retention_ms, 0);
+    assert_int_equal(cfg->general.drain_grace_ms, 0);
+    assert_int_equal(cfg->upload.backoff_base_ms, 0);
+    config_free(cfg);
+    cfg = expect_ok("[general]\nlog_retention = 36h\n", NULL);
+    assert_int_equal(cfg->general.log_retention_ms, 36 * 3600000LL);
+    config_free(cfg);
+}
+
 static void test_unknown_key(void **state)
 {
     (void)state;
@@ -281,6 +376,19 @@ static void test_bad_values(void **state)
                  "not a duration; expected a number with a unit such as 30s, 5m");
     expect_error("[general]\ninterval = 500ms\n",
                  "test.conf:2: [general] interval: \"500ms\" is too short; expected at least 1s");
+    /* A number without a unit: refused, with a unit that suits the key (its
+     * default's, when the number fits the range in it). */
+    expect_error("[general]\ninterval = 30\n", "test.conf:2: [general] interval: \"30\" has no "
+                                               "unit; add one, e.g. 30s or 30m (ms, s, m, h or "
+                                               "d)\n");
+    expect_error("[general]\nlog_retention = 14\n",
+                 "[general] log_retention: \"14\" has no unit; add one, e.g. 14d");
+    expect_error("[upload]\ntimeout = 90\n", "[upload] timeout: \"90\" has no unit; add one, "
+                                             "e.g. 90s");
+    expect_error("[camera a]\nurl = rtsp://h/\nread_timeout = 5\n",
+                 "test.conf:3: [camera a] read_timeout: \"5\" has no unit; add one, e.g. 5s");
+    /* 20000 minutes is past interval's 7d: seconds then. */
+    expect_error("[general]\ninterval = 20000\n", "\"20000\" has no unit; add one, e.g. 20000s");
     expect_error("[camera 27]\nurl = rtsp://h/\nresolution = 2592*1944\n",
                  "test.conf:3: [camera 27] resolution: \"2592*1944\" is not a resolution; "
                  "expected WIDTHxHEIGHT such as 2592x1944");
@@ -639,7 +747,7 @@ static void test_url_credentials(void **state)
     struct config *cfg = NULL;
     enum cs_err rc;
     const char *path;
-    char *errs, *out;
+    char *errs, *out, want[1024];
 
     (void)state;
     cfg = expect_ok("[camera a]\nurl = rtsp://admin:s3cr%40t@192.0.2.1:554/x?y=1\n", NULL);
@@ -679,6 +787,25 @@ static void test_url_credentials(void **state)
     config_free(cfg);
     free(errs);
 
+    /* The effective values name their origin as FILE:LINE. */
+    path = write_file("origins.conf", "[camera a]\n\nurl = rtsp://admin:${CAMSNAP_TEST_PW}@h/x\n"
+                                      "\nread_timeout = 2s\n",
+                      0600);
+    setenv("CAMSNAP_TEST_PW", "env-pw", 1);
+    errs = load_file(path, &rc, &cfg);
+    if (rc != CS_OK)
+        fail_msg("rc=%d:\n%s", rc, errs);
+    free(errs);
+    errs = print_effective(cfg);
+    snprintf(want, sizeof(want), "read_timeout    = 2s                           ; %s:5\n", path);
+    if (!strstr(errs, want))
+        fail_msg("no \"%s\" in:\n%s", want, errs);
+    snprintf(want, sizeof(want), "; from url, %s:3\n", path);
+    if (!strstr(errs, want))
+        fail_msg("no \"%s\" in:\n%s", want, errs);
+    config_free(cfg);
+    free(errs);
+
     path = write_file("urlcreds.conf", "[camera a]\n\nurl = rtsp://admin:pw@h/x\n", 0644);
     errs = load_file(path, &rc, &cfg);
     assert_int_equal(rc, CS_CONFIG);
@@ -712,7 +839,7 @@ static void test_print_effective(void **state)
     assert_non_null(strstr(out, "********"));
     assert_non_null(strstr(out, "; ${CAMSNAP_TEST_SITE}"));
     assert_non_null(strstr(out, "; default"));
-    assert_non_null(strstr(out, "; file:3"));
+    assert_non_null(strstr(out, "; line 3\n")); /* no file: the line in the text */
     assert_non_null(strstr(out, "1h30m"));
     assert_non_null(strstr(out, "2MiB"));
     assert_non_null(strstr(out, "admin"));
@@ -909,6 +1036,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spec_example),         cmocka_unit_test(test_defaults_and_empty),
+        cmocka_unit_test(test_zero_duration_needs_no_unit),
+        cmocka_unit_test(test_errors_in_line_order),
+        cmocka_unit_test(test_one_error_per_cause),
         cmocka_unit_test(test_unknown_key),          cmocka_unit_test(test_unknown_section),
         cmocka_unit_test(test_bad_values),           cmocka_unit_test(test_max_pixels_forms),
         cmocka_unit_test(every_bounded_key_has_a_maximum),

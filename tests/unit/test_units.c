@@ -26,8 +26,8 @@ static void test_duration_good(void **state)
     assert_int_equal(dur("1h30m"), 5400000);
     assert_int_equal(dur("250ms"), 250);
     assert_int_equal(dur("2d"), 172800000);
-    assert_int_equal(dur("90"), 90000);
-    assert_int_equal(dur("0"), 0);
+    assert_int_equal(dur("0"), 0); /* the same in every unit */
+    assert_int_equal(dur(" 00 "), 0);
     assert_int_equal(dur("0s"), 0);
     assert_int_equal(dur("  5m\t"), 300000);
     assert_int_equal(dur("1d2h3m4s5ms"), 93784005);
@@ -61,6 +61,11 @@ static void test_duration_bad(void **state)
         "5mm",
         "5min",
         "1h 30m",
+        /* A number without a unit: seconds, or the days cleanup once took? */
+        "90",
+        "30",
+        " 5 ",
+        "007",
     };
     int64_t v = 42;
 
@@ -85,6 +90,24 @@ static int64_t size(const char *s)
     if (units_parse_size(s, &v) != CS_OK)
         fail_msg("size \"%s\" was refused", s);
     return v;
+}
+
+static void test_duration_lacks_unit(void **state)
+{
+    (void)state;
+    assert_true(units_duration_lacks_unit("30"));
+    assert_true(units_duration_lacks_unit(" 30\t"));
+    assert_true(units_duration_lacks_unit("007"));
+    assert_true(units_duration_lacks_unit("99999999999999999999"));
+    assert_false(units_duration_lacks_unit("0"));
+    assert_false(units_duration_lacks_unit("000"));
+    assert_false(units_duration_lacks_unit("30s"));
+    assert_false(units_duration_lacks_unit("30d"));
+    assert_false(units_duration_lacks_unit("-30"));
+    assert_false(units_duration_lacks_unit("3 0"));
+    assert_false(units_duration_lacks_unit("1.5"));
+    assert_false(units_duration_lacks_unit(""));
+    assert_false(units_duration_lacks_unit("  "));
 }
 
 static void test_size_good(void **state)
@@ -354,6 +377,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duration_good),
         cmocka_unit_test(test_duration_bad),
+        cmocka_unit_test(test_duration_lacks_unit),
         cmocka_unit_test(test_size_good),
         cmocka_unit_test(test_size_bad),
         cmocka_unit_test(test_timeofday),
