@@ -57,11 +57,6 @@ static pid_t read_pid_role(int fd, char role[16])
     return v > 0 && v < INT_MAX ? (pid_t)v : 0;
 }
 
-static pid_t read_pid(int fd)
-{
-    return read_pid_role(fd, NULL);
-}
-
 /* flock(LOCK_EX) for up to wait_ms, polling (a blocking flock cannot be
  * given a deadline without a signal). Real time, not the agent's clock (a
  * test clock runs fast): it waits for other processes. */
@@ -108,17 +103,24 @@ enum cs_err lock_acquire(const char *state_dir, int64_t wait_ms, const char *rol
     return CS_OK;
 }
 
-pid_t lock_holder(const char *state_dir)
+pid_t lock_holder_role(const char *state_dir, char role[16])
 {
     int fd = open_lock(state_dir, O_RDONLY);
     pid_t pid = 0;
 
+    if (role)
+        role[0] = '\0';
     if (fd < 0)
         return 0;
     if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
-        pid = read_pid(fd);
+        pid = read_pid_role(fd, role);
     close(fd); /* drops the shared lock if we got it */
     return pid;
+}
+
+pid_t lock_holder(const char *state_dir)
+{
+    return lock_holder_role(state_dir, NULL);
 }
 
 int lock_want(const char *state_dir)

@@ -30,6 +30,10 @@ enum cs_err lock_acquire(const char *state_dir, int64_t wait_ms, const char *rol
  * lock for a moment to find out) and creates nothing. */
 pid_t lock_holder(const char *state_dir);
 
+/* lock_holder, and the holder's role as it wrote it ("run" for an agent,
+ * "sync", "cleanup"; "" when unknown) in role. */
+pid_t lock_holder_role(const char *state_dir, char role[16]);
+
 /* Releases and frees; lock_release(NULL) is a no-op. */
 void lock_release(struct state_lock *l);
 

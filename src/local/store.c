@@ -147,7 +147,11 @@ static const char *const stmt_sql[STMT__COUNT] = {
         "THEN COALESCE(" ROW_BYTES ", 0) END), "
         "MIN(CASE WHEN u.upload_status IN ('pending', 'failed') THEN u.capture_ms END), "
         "s.consecutive_failures, s.last_error, s.last_success_ms, "
-        "SUM(u.upload_status = 'success' AND u.remote_check = 'unverified') "
+        "SUM(u.upload_status = 'success' AND u.remote_check = 'unverified'), "
+        /* failed delivery attempts: every attempt but the one that delivered, and the
+         * refusal that quarantined a still in delivery (it counts no attempt) */
+        "SUM(MAX(COALESCE(u.upload_attempts, 0) - (u.upload_status = 'success'), 0) + "
+        "COALESCE(u.upload_status = 'quarantined' AND u.error_class = 'permanent', 0)) "
         "FROM cams c LEFT JOIN upload_tracking u ON u.camera_name = c.name "
         "LEFT JOIN camera_status s ON s.camera_name = c.name "
         "GROUP BY c.name ORDER BY c.name",
@@ -923,6 +927,7 @@ static void fill_camera(sqlite3_stmt *s, struct store_camera_stats *c)
     snprintf(c->last_error, sizeof c->last_error, "%s", last_error ? last_error : "");
     c->last_success_ms = sqlite3_column_int64(s, 11);
     c->unverified = sqlite3_column_int64(s, 12);
+    c->failed_attempts = sqlite3_column_int64(s, 13);
 }
 
 /* Fills out->cameras and the totals derived from them (column 6 = all rows
@@ -964,6 +969,7 @@ static void stats_totals(struct store_stats *out)
             out->count[k] += c->count[k];
         out->queue_bytes += c->pending_bytes;
         out->unverified += c->unverified;
+        out->failed_attempts += c->failed_attempts;
         if (c->oldest_pending_ms &&
             (!out->oldest_pending_ms || c->oldest_pending_ms < out->oldest_pending_ms))
             out->oldest_pending_ms = c->oldest_pending_ms;

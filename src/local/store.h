@@ -72,6 +72,7 @@ struct store_camera_stats {
     char last_upload_error[256];/* error of the newest failed/quarantined still */
     int64_t last_success_ms;    /* 0 when never */
     int64_t unverified;         /* delivered, but "already there" could not be proven ours */
+    int64_t failed_attempts;    /* delivery attempts that failed, of the stills recorded */
 };
 
 struct store_stats {
@@ -82,6 +83,7 @@ struct store_stats {
     int64_t oldest_pending_ms;  /* 0 when none */
     int64_t capture_failures;   /* rows in capture_failures */
     int64_t unverified;         /* sum of the cameras' */
+    int64_t failed_attempts;    /* sum of the cameras' */
     struct store_camera_stats *cameras; /* owned; free with store_stats_cleanup */
     size_t n_cameras;
 };
@@ -211,6 +213,11 @@ enum cs_err store_next_attempt(struct store *st, const char *camera, bool *found
 
 /* Counts stills waiting for delivery (pending + failed) of camera (or all). */
 enum cs_err store_backlog(struct store *st, const char *camera, int64_t *files, int64_t *bytes);
+
+/* store_backlog, and the capture time of the oldest waiting still (0 when
+ * none waits), from one snapshot. */
+enum cs_err store_backlog_oldest(struct store *st, const char *camera, int64_t *files,
+                                 int64_t *bytes, int64_t *oldest_ms);
 
 /* Transitions, each one short transaction:
  *   store_set_names:      records the object name and row id chosen before

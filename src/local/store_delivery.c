@@ -45,8 +45,8 @@ static const char *const dsql[D__COUNT] = {
               "ORDER BY capture_ms, id LIMIT ?4",
     [D_NEXT] = "SELECT MIN(next_attempt_ms) FROM upload_tracking WHERE " WAITING,
     [D_BACKLOG] = "SELECT COUNT(*), COALESCE(SUM(COALESCE(file_size, "
-                  "CAST(ROUND(file_size_kb * 1024) AS INTEGER))), 0) FROM upload_tracking "
-                  "WHERE " WAITING,
+                  "CAST(ROUND(file_size_kb * 1024) AS INTEGER))), 0), "
+                  "COALESCE(MIN(capture_ms), 0) FROM upload_tracking WHERE " WAITING,
     [D_SET_NAMES] = "UPDATE upload_tracking SET object_name = ?2, image_id = ?3 WHERE id = ?1",
     [D_OBJECT_STORED] = "UPDATE upload_tracking SET remote_step = 1, supabase_url = ?2, "
                         "last_attempt_ms = ?3, remote_check = ?4, "
@@ -217,7 +217,7 @@ enum cs_err store_next_attempt(struct store *st, const char *camera, bool *found
 }
 
 struct backlog_ctx {
-    int64_t *files, *bytes;
+    int64_t *files, *bytes, *oldest_ms;
 };
 
 static void read_backlog(sqlite3_stmt *s, void *ctx)
@@ -226,17 +226,26 @@ static void read_backlog(sqlite3_stmt *s, void *ctx)
 
     *c->files = sqlite3_column_int64(s, 0);
     *c->bytes = sqlite3_column_int64(s, 1);
+    *c->oldest_ms = sqlite3_column_int64(s, 2);
+}
+
+enum cs_err store_backlog_oldest(struct store *st, const char *camera, int64_t *files,
+                                 int64_t *bytes, int64_t *oldest_ms)
+{
+    struct backlog_ctx c = {files, bytes, oldest_ms};
+    sqlite3_stmt *s;
+    enum cs_err err = stmt(st, D_BACKLOG, &s);
+
+    *files = *bytes = *oldest_ms = 0;
+    return err ? err : one_row(st, s, bind_camera(s, camera), "counting the backlog",
+                               read_backlog, &c);
 }
 
 enum cs_err store_backlog(struct store *st, const char *camera, int64_t *files, int64_t *bytes)
 {
-    struct backlog_ctx c = {files, bytes};
-    sqlite3_stmt *s;
-    enum cs_err err = stmt(st, D_BACKLOG, &s);
+    int64_t oldest_ms;
 
-    *files = *bytes = 0;
-    return err ? err : one_row(st, s, bind_camera(s, camera), "counting the backlog",
-                               read_backlog, &c);
+    return store_backlog_oldest(st, camera, files, bytes, &oldest_ms);
 }
 
 enum cs_err store_set_names(struct store *st, int64_t id, const char *object_name,

@@ -938,6 +938,46 @@ static void test_stats(void **state)
     store_close(st);
 }
 
+/* Failed delivery attempts, for the success rate: every attempt but the one
+ * that delivered, plus the refusal that quarantined a still in delivery;
+ * pending stills never tried count nothing, nor does a still quarantined
+ * at capture. */
+static void test_stats_failed_attempts(void **state)
+{
+    (void)state;
+    struct store *st = open_ok(":memory:");
+    struct still_info bad = still("camera_b/q.jpg", "b", 6000, 10);
+    struct store_stats s;
+    int64_t id[5];
+
+    for (int i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "camera_%s/%d.jpg", i < 3 ? "a" : "b", i);
+        struct still_info si = still(name, i < 3 ? "a" : "b", 1000 + i, 10);
+        assert_int_equal(store_add_still(st, &si, &id[i]), CS_OK);
+    }
+    assert_int_equal(store_quarantine(st, &bad, "truncated"), CS_OK);
+    /* a: delivered at the third attempt (2 failed), delivered at once (0) */
+    assert_int_equal(store_attempt_failed(st, id[0], 1, 2, "retry", "HTTP 503"), CS_OK);
+    assert_int_equal(store_attempt_failed(st, id[0], 3, 4, "retry", "HTTP 503"), CS_OK);
+    assert_int_equal(store_delivered(st, id[0], "u0", 5), CS_OK);
+    assert_int_equal(store_delivered(st, id[1], "u1", 5), CS_OK);
+    /* a: still waiting after one failed attempt (1) */
+    assert_int_equal(store_attempt_failed(st, id[2], 1, 2, "retry", "timeout"), CS_OK);
+    /* b: refused for good in delivery (1); id[4] never tried (0) */
+    assert_int_equal(store_quarantine_id(st, id[3], "HTTP 400"), CS_OK);
+    assert_int_equal(store_stats(st, &s), CS_OK);
+    assert_int_equal(s.n_cameras, 2);
+    assert_int_equal(s.cameras[0].failed_attempts, 3);
+    assert_int_equal(s.cameras[1].failed_attempts, 1);
+    assert_int_equal(s.failed_attempts, 4);
+    assert_int_equal(s.count[STILL_SUCCESS], 2);
+    assert_int_equal(s.count[STILL_PENDING], 1);
+    assert_int_equal(s.count[STILL_QUARANTINED], 2);
+    store_stats_cleanup(&s);
+    store_close(st);
+}
+
 static void test_stats_empty(void **state)
 {
     (void)state;
@@ -1026,6 +1066,7 @@ int main(void)
         DIR_TEST(test_camera_result),
         DIR_TEST(test_stats),
         cmocka_unit_test(test_stats_empty),
+        cmocka_unit_test(test_stats_failed_attempts),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_status_names),
     };
