@@ -1,5 +1,6 @@
 #include "schedule.h"
 
+#include <stdio.h>
 #include <time.h>
 
 static void local(int64_t wall, struct tm *tm)
@@ -76,4 +77,16 @@ int64_t schedule_next_round(const struct window *w, int days, int64_t interval_m
             return t;
     }
     return 0;
+}
+
+const char *schedule_describe(const struct window *w, int days, char *buf, size_t sz)
+{
+    char win[32], d[64];
+
+    units_format_window(w, win, sizeof(win));
+    if ((days & UNITS_ALL_DAYS) == UNITS_ALL_DAYS)
+        snprintf(buf, sz, "%s", win);
+    else
+        snprintf(buf, sz, "%s on %s", win, units_format_days(days, d, sizeof(d)));
+    return buf;
 }

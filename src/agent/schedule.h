@@ -9,6 +9,7 @@
 #define CAMSNAP_SCHEDULE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "units.h"
@@ -25,5 +26,9 @@ bool schedule_in_window(const struct window *w, int days, int64_t wall);
  * (searches 8 days ahead; 0 when the window never opens). */
 int64_t schedule_next_round(const struct window *w, int days, int64_t interval_ms,
                             int64_t wall);
+
+/* The window and its days as configured, for people: "11:00-22:00",
+ * "11:00-22:00 on mon-fri", "always", "always on sat,sun". Returns buf. */
+const char *schedule_describe(const struct window *w, int days, char *buf, size_t sz);
 
 #endif

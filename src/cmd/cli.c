@@ -321,12 +321,6 @@ int64_t cli_disk_free(const struct config *cfg, bool *full)
     return avail;
 }
 
-int cli_usage(const char *usage, bool help)
-{
-    fputs(usage, help ? stdout : stderr);
-    return help ? EXIT_OK_ : EXIT_USAGE;
-}
-
 int64_t cli_print_attention(struct store *st, const char *camera, const char *prefix, FILE *out)
 {
     struct store_attention a[5];

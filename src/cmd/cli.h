@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -76,9 +77,71 @@ void cli_close_state(struct cli_state *st);
  * the database). -1 and false when it cannot be known. */
 int64_t cli_disk_free(const struct config *cfg, bool *full);
 
-/* Prints a command's usage text: to stdout for --help (returns EXIT_OK_), to
- * stderr after a usage error (returns EXIT_USAGE). */
-int cli_usage(const char *usage, bool help);
+/* ---- the command line (cli_args.c) ----------------------------------------
+ * A usage error is one line on stderr, "camsnap: COMMAND: what was wrong",
+ * with the nearest command, option or name when one is near, and exit
+ * status EXIT_USAGE. */
+
+/* Prints a command's usage text (--help) to stdout; returns EXIT_OK_. */
+int cli_help(const char *usage);
+
+/* Prints "camsnap: COMMAND: " (or "camsnap: " before a command is known)
+ * and the formatted text as one line on stderr; returns EXIT_USAGE. */
+int cli_usage_error(const struct cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* "unknown WHAT 'word'; did you mean 'NAME'?" with the nearest of
+ * names[0..n), or the list of them when none is near; returns EXIT_USAGE. */
+int cli_unknown_word(const struct cli *cli, const char *what, const char *word,
+                     const char *const *names, size_t n);
+
+/* Writes "a, b, c" (names[0..n)) into buf, cut when it does not fit.
+ * Returns buf. */
+const char *cli_join(const char *const *names, size_t n, char *buf, size_t sz);
+
+/* getopt_long over a command's options (shortopts without ':' first, opts
+ * ending with a zero entry) and the global ones, which may also follow the
+ * command: -c/--config FILE, --state-dir DIR, -v/--verbose, -q/--quiet are
+ * applied to cli as they come. Returns the command's next option ('h' for
+ * -h when shortopts has it), -1 after the last (operands are then
+ * argv[optind..argc), gathered at the end), or '?' after printing the usage
+ * error (what was wrong with which option, the nearest option). Not
+ * thread-safe (getopt's globals); set optind = 0 before the first call. */
+struct option;
+int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
+               const struct option *opts);
+
+/* Prints the usage error for getopt_long's c (':' or '?') on opts, the way
+ * cli_getopt does (main's global options); returns EXIT_USAGE. */
+int cli_option_error(const struct cli *cli, int c, char **argv, const struct option *opts);
+
+/* The options of a command whose only one is --json (probe, stats,
+ * status): sets *json. Returns -1 when the command goes on (its operands
+ * from optind), else the exit status to return: EXIT_OK_ after printing
+ * usage for --help, EXIT_USAGE after a usage error. */
+int cli_json_options(struct cli *cli, int argc, char **argv, const char *usage, bool *json);
+
+/* EXIT_OK_ when exactly one operand is left after the options and it is one
+ * of actions[0..n) (argv[optind]), else the usage error. */
+int cli_action(const struct cli *cli, int argc, char **argv, const char *const *actions,
+               size_t n);
+
+/* EXIT_OK_ when no operand is left after the options, else the usage
+ * error naming the first one. */
+int cli_no_operands(const struct cli *cli, int argc, char **argv);
+
+/* "no camera named "NAME" in FILE; did you mean 'NEAR'?"; returns EXIT_USAGE. */
+int cli_no_camera(const struct cli *cli, const struct config *cfg, const char *name);
+
+/* "FILE has no enabled camera: ..." (run, capture, config check); returns
+ * EXIT_USAGE: a configuration error. */
+int cli_no_enabled_camera(const struct cli *cli, const struct config *cfg);
+
+/* Parses a duration given to option (such as "--older-than"); a bare
+ * number is refused with the hint "30: add a unit, e.g. 30<hint_unit>".
+ * Returns EXIT_OK_ or, after printing the usage error, EXIT_USAGE. */
+int cli_duration(const struct cli *cli, const char *option, const char *text,
+                 const char *hint_unit, int64_t *out_ms);
 
 /* Prints, prominently, the failures that need a person among the waiting
  * stills of camera (or all) - each with its stills and cameras, the error
@@ -91,15 +154,16 @@ int64_t cli_print_attention(struct store *st, const char *camera, const char *pr
 struct capture_result;
 void cli_print_round(const struct capture_result *res, size_t n, FILE *out);
 
-/* Commands: argc/argv start at the command name. Return an exit code. */
-int cmd_capture(const struct cli *cli, int argc, char **argv);
-int cmd_run(const struct cli *cli, int argc, char **argv);
-int cmd_stats(const struct cli *cli, int argc, char **argv);
-int cmd_config(const struct cli *cli, int argc, char **argv);
-int cmd_probe(const struct cli *cli, int argc, char **argv);
-int cmd_status(const struct cli *cli, int argc, char **argv);
-int cmd_schedule(const struct cli *cli, int argc, char **argv);
-int cmd_sync(const struct cli *cli, int argc, char **argv);
-int cmd_cleanup(const struct cli *cli, int argc, char **argv);
+/* Commands: argc/argv start at the command name; global options after it
+ * (cli_getopt) change cli. Return an exit code. */
+int cmd_capture(struct cli *cli, int argc, char **argv);
+int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_stats(struct cli *cli, int argc, char **argv);
+int cmd_config(struct cli *cli, int argc, char **argv);
+int cmd_probe(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_schedule(struct cli *cli, int argc, char **argv);
+int cmd_sync(struct cli *cli, int argc, char **argv);
+int cmd_cleanup(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -43,8 +43,8 @@ void cli_print_round(const struct capture_result *res, size_t n, FILE *out)
 }
 
 /* Selects the cameras of a round: named ones, or every enabled one. */
-static int select_cameras(const struct config *cfg, char **names, size_t n_names,
-                          const struct camera_config **out, size_t *n_out)
+static int select_cameras(const struct cli *cli, const struct config *cfg, char **names,
+                          size_t n_names, const struct camera_config **out, size_t *n_out)
 {
     *n_out = 0;
     if (n_names == 0) {
@@ -55,10 +55,8 @@ static int select_cameras(const struct config *cfg, char **names, size_t n_names
     }
     for (size_t i = 0; i < n_names; i++) {
         const struct camera_config *cam = config_camera(cfg, names[i]);
-        if (!cam) {
-            fprintf(stderr, "camsnap: no camera named \"%s\" in %s\n", names[i], cfg->path);
-            return EXIT_USAGE;
-        }
+        if (!cam)
+            return cli_no_camera(cli, cfg, names[i]);
         out[(*n_out)++] = cam;
     }
     return EXIT_OK_;
@@ -88,7 +86,7 @@ static int capture_now(struct cli_state *st, const struct camera_config **cams, 
     return failed ? EXIT_PARTIAL : EXIT_OK_;
 }
 
-int cmd_capture(const struct cli *cli, int argc, char **argv)
+int cmd_capture(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"once", no_argument, NULL, 'o'},
@@ -105,35 +103,32 @@ int cmd_capture(const struct cli *cli, int argc, char **argv)
 
     if (!names)
         return EXIT_RUNTIME;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = cli_getopt(cli, argc, argv, "h", opts)) != -1) {
         if (c == 'o')
             once = true;
         else if (c == 'C')
             names[n_names++] = optarg;
-        else if (c == 'h') {
-            fputs(usage, stdout);
-            ex = EXIT_OK_;
+        else {
+            ex = c == 'h' ? cli_help(usage) : EXIT_USAGE;
             goto out_free;
-        } else
-            goto out_usage;
+        }
     }
-    if (optind != argc || !once)
-        goto out_usage;
+    if ((ex = cli_no_operands(cli, argc, argv)))
+        goto out_free;
+    if (!once) {
+        ex = cli_usage_error(cli, "--once is required (camsnap run follows the schedule)");
+        goto out_free;
+    }
     if ((ex = cli_open_state(cli, CLI_WRITER, &st)))
         goto out_free;
     cams = calloc(st.cfg->n_cameras + 1, sizeof(*cams));
     if (!cams)
         ex = EXIT_RUNTIME;
-    else if (!(ex = select_cameras(st.cfg, names, n_names, cams, &n)) && n)
+    else if (!(ex = select_cameras(cli, st.cfg, names, n_names, cams, &n)) && n)
         ex = capture_now(&st, cams, n);
-    else if (!ex) {
-        fprintf(stderr, "camsnap: no enabled camera in %s\n", st.cfg->path);
-        ex = EXIT_USAGE;
-    }
+    else if (!ex)
+        ex = cli_no_enabled_camera(cli, st.cfg);
     cli_close_state(&st);
-    goto out_free;
-out_usage:
-    fputs(usage, stderr);
 out_free:
     free(cams);
     free(names);

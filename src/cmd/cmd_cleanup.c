@@ -20,7 +20,8 @@ static const char usage[] =
     "and quarantined stills are never touched unless --include-pending is given.\n"
     "Prints each still removed (or, with --dry-run, that would be removed).\n"
     "\n"
-    "  --older-than DURATION  cut-off age by capture time (default 30d)\n"
+    "  --older-than DURATION  cut-off age by capture time, with its unit: 30d, 12h,\n"
+    "                         90m (default 30d; a bare number is refused)\n"
     "  --dry-run              only print what would be removed\n"
     "  --include-pending      also remove stills not delivered (their data is lost!)\n"
     "  -h, --help             this help\n"
@@ -86,7 +87,7 @@ static int cleanup(struct cli_state *st, int64_t older_ms, bool dry, bool includ
     return ex;
 }
 
-int cmd_cleanup(const struct cli *cli, int argc, char **argv)
+int cmd_cleanup(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"older-than", required_argument, NULL, 'o'},
@@ -100,19 +101,20 @@ int cmd_cleanup(const struct cli *cli, int argc, char **argv)
     struct cli_state st;
     int c, ex;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'o' && units_parse_duration(optarg, &older) == CS_OK)
-            continue;
-        if (c == 'n' || c == 'p') {
-            *(c == 'n' ? &dry : &pending) = true;
-            continue;
+    while ((c = cli_getopt(cli, argc, argv, "h", opts)) != -1) {
+        switch (c) {
+        case 'o':
+            if ((ex = cli_duration(cli, "--older-than", optarg, "d", &older)))
+                return ex;
+            break;
+        case 'n': dry = true; break;
+        case 'p': pending = true; break;
+        case 'h': return cli_help(usage);
+        default: return EXIT_USAGE;
         }
-        if (c == 'o')
-            fprintf(stderr, "camsnap: cleanup: --older-than \"%s\" is not a duration\n", optarg);
-        return cli_usage(usage, c == 'h');
     }
-    if (optind != argc)
-        return cli_usage(usage, false);
+    if ((ex = cli_no_operands(cli, argc, argv)))
+        return ex;
     if ((ex = cli_open_state(cli, CLI_EXCLUSIVE, &st)))
         return ex;
     ex = cleanup(&st, older, dry, pending);

@@ -132,14 +132,15 @@ static void print_json(const struct probe_result *res, size_t n)
     json_decref(arr);
 }
 
-static int probe_all(const struct config *cfg, char **names, size_t n_names, bool json)
+static int probe_all(const struct cli *cli, const struct config *cfg, char **names,
+                     size_t n_names, bool json)
 {
     struct probe_run pr = {0};
     pthread_t tids[16];
     size_t nt = 0, failed = 0;
     int ex = EXIT_OK_;
 
-    pr.cams = calloc(cfg->n_cameras + 1, sizeof(*pr.cams));
+    pr.cams = calloc(cfg->n_cameras + n_names + 1, sizeof(*pr.cams)); /* a name may repeat */
     pr.res = calloc(cfg->n_cameras + n_names + 1, sizeof(*pr.res));
     if (!pr.cams || !pr.res) {
         ex = EXIT_RUNTIME;
@@ -147,8 +148,7 @@ static int probe_all(const struct config *cfg, char **names, size_t n_names, boo
     }
     for (size_t i = 0; i < n_names; i++) {
         if (!(pr.cams[pr.n++] = config_camera(cfg, names[i]))) {
-            fprintf(stderr, "camsnap: probe: no camera named \"%s\"\n", names[i]);
-            ex = EXIT_USAGE;
+            ex = cli_no_camera(cli, cfg, names[i]);
             goto out;
         }
     }
@@ -172,28 +172,18 @@ out:
     return ex;
 }
 
-int cmd_probe(const struct cli *cli, int argc, char **argv)
+int cmd_probe(struct cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
     struct config *cfg;
-    bool json = false;
-    int c, ex;
+    bool json;
+    int ex;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'j') {
-            json = true;
-        } else {
-            return cli_usage(usage, c == 'h');
-        }
-    }
+    if ((ex = cli_json_options(cli, argc, argv, usage, &json)) >= 0)
+        return ex;
     if ((ex = cli_load_config(cli, &cfg)))
         return ex;
     cli_setup_logging(cli, cfg, false);
-    ex = probe_all(cfg, argv + optind, (size_t)(argc - optind), json);
+    ex = probe_all(cli, cfg, argv + optind, (size_t)(argc - optind), json);
     config_free(cfg);
     return ex;
 }

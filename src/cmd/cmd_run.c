@@ -14,13 +14,17 @@ static const char usage[] =
     "(5m: at :00, :05, ...), inside the daily `window` on the configured `days`,\n"
     "while a delivery thread keeps sending stills (also outside the window).\n"
     "One agent per state directory (a kernel lock; a second one is refused).\n"
-    "Prints one line per round.\n"
+    "Logs its settings as configured, and outside the window when the first\n"
+    "round will be (local time, the configured time zone). Prints one line per\n"
+    "round: the stills taken, and what delivery did since the previous line\n"
+    "(delivered, failed attempts, still waiting and the oldest one's age).\n"
+    "A configuration without an enabled camera is refused (exit 2).\n"
     "\n"
     "  --exit-after-window  when the window closes: drain the backlog (at most\n"
     "                       drain_grace), then exit 0 (for cron; started outside\n"
     "                       the window, it waits for the next one first); without\n"
     "                       it the agent sleeps until the next window (systemd)\n"
-    "  --for DURATION       stop after this long (e.g. 30s)\n"
+    "  --for DURATION       stop after this long, with its unit (30s, 90m, 8h)\n"
     "  --rounds N           stop after N rounds\n"
     "  -h, --help           this help\n"
     "\n"
@@ -37,7 +41,20 @@ static void relog(void *ctx, const struct config *cfg)
     cli_setup_logging(ctx, cfg, true);
 }
 
-int cmd_run(const struct cli *cli, int argc, char **argv)
+/* An agent with no camera to capture is a configuration error, said before
+ * the state directory is touched. */
+static int check_cameras(const struct cli *cli)
+{
+    struct config *cfg;
+    int ex = cli_load_config(cli, &cfg);
+
+    if (!ex && !config_enabled_cameras(cfg))
+        ex = cli_no_enabled_camera(cli, cfg);
+    config_free(cfg);
+    return ex;
+}
+
+int cmd_run(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"for", required_argument, NULL, 'f'},
@@ -50,21 +67,26 @@ int cmd_run(const struct cli *cli, int argc, char **argv)
     struct cli_state st;
     int c, ex;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'f' && units_parse_duration(optarg, &o.for_ms) == CS_OK && o.for_ms > 0)
-            continue;
-        if (c == 'r' && units_parse_int(optarg, 1, INT64_MAX, &o.max_rounds) == CS_OK)
-            continue;
-        if (c == 'x') {
-            o.exit_after_window = true;
-            continue;
+    while ((c = cli_getopt(cli, argc, argv, "h", opts)) != -1) {
+        switch (c) {
+        case 'f':
+            if ((ex = cli_duration(cli, "--for", optarg, "m", &o.for_ms)))
+                return ex;
+            if (o.for_ms == 0)
+                return cli_usage_error(cli, "--for 0: expected a duration longer than 0");
+            break;
+        case 'r':
+            if (units_parse_int(optarg, 1, INT64_MAX, &o.max_rounds))
+                return cli_usage_error(cli, "--rounds \"%s\" is not a whole number from 1",
+                                       optarg);
+            break;
+        case 'x': o.exit_after_window = true; break;
+        case 'h': return cli_help(usage);
+        default: return EXIT_USAGE;
         }
-        if ((c == 'f' || c == 'r'))
-            fprintf(stderr, "camsnap: run: bad value \"%s\"\n", optarg);
-        return cli_usage(usage, c == 'h');
     }
-    if (optind != argc)
-        return cli_usage(usage, false);
+    if ((ex = cli_no_operands(cli, argc, argv)) || (ex = check_cameras(cli)))
+        return ex;
     /* Before any thread exists: every thread inherits the blocked set. */
     agent_block_signals();
     if ((ex = cli_open_state(cli, CLI_AGENT, &st)))

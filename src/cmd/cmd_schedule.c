@@ -451,7 +451,7 @@ static int run_action(const struct config *cfg, struct sched *s)
     return EXIT_OK_;
 }
 
-int cmd_schedule(const struct cli *cli, int argc, char **argv)
+int cmd_schedule(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"cron", no_argument, NULL, 'c'},        {"systemd", no_argument, NULL, 's'},
@@ -465,11 +465,12 @@ int cmd_schedule(const struct cli *cli, int argc, char **argv)
                       .enable = true,
                       .private_tmp = "yes",
                       .protect_home = "yes"};
+    static const char *const actions[] = {"install", "remove", "show"};
     struct config *cfg;
     int c, ex, mode = 0;
 
     s.cron = access("/run/systemd/system", F_OK) != 0;
-    while ((c = getopt_long(argc, argv, "hy", opts, NULL)) != -1) {
+    while ((c = cli_getopt(cli, argc, argv, "hy", opts)) != -1) {
         switch (c) {
         case 'c': s.cron = true; mode++; break;
         case 's': s.cron = false; mode++; break;
@@ -478,13 +479,14 @@ int cmd_schedule(const struct cli *cli, int argc, char **argv)
         case 'u': s.unit_dir = optarg; s.enable = false; break;
         case 'n': s.enable = false; break;
         case 'F': s.force = true; break;
-        default: return cli_usage(usage, c == 'h');
+        case 'h': return cli_help(usage);
+        default: return EXIT_USAGE;
         }
     }
-    if (optind != argc - 1 || mode > 1 ||
-        (strcmp(argv[optind], "install") && strcmp(argv[optind], "remove") &&
-         strcmp(argv[optind], "show")))
-        return cli_usage(usage, false);
+    if (mode > 1)
+        return cli_usage_error(cli, "--cron and --systemd exclude each other");
+    if ((ex = cli_action(cli, argc, argv, actions, sizeof(actions) / sizeof(actions[0]))))
+        return ex;
     s.action = argv[optind];
     if (!realpath("/proc/self/exe", s.binary) || !realpath(cli->config_path, s.config)) {
         fprintf(stderr, "camsnap: schedule: cannot resolve %s\n", cli->config_path);

@@ -26,8 +26,8 @@ static const char usage[] =
     "\n"
     "  --camera NAME     only this camera's stills\n"
     "  --wait DURATION   keep delivering and retrying failures for up to this long\n"
-    "                    (e.g. 5m), then stop: uploads still in flight are abandoned\n"
-    "                    and left for the next run (safe to redo)\n"
+    "                    (with its unit: 90s, 5m), then stop: uploads in flight are\n"
+    "                    abandoned and left for the next run (safe to redo)\n"
     "  -h, --help        this help\n"
     "\n"
     "Exit status: 0 nothing left waiting, 1 stills still waiting or quarantined\n"
@@ -169,7 +169,7 @@ static int sync_now(struct cli_state *st, const char *camera, int64_t wait_ms)
     return files || sum.quarantined ? EXIT_PARTIAL : EXIT_OK_;
 }
 
-int cmd_sync(const struct cli *cli, int argc, char **argv)
+int cmd_sync(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"camera", required_argument, NULL, 'C'},
@@ -182,29 +182,26 @@ int cmd_sync(const struct cli *cli, int argc, char **argv)
     struct cli_state st;
     int c, ex;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'C') {
-            camera = optarg;
-        } else if (c == 'w') {
-            if (units_parse_duration(optarg, &wait_ms)) {
-                fprintf(stderr, "camsnap: sync: --wait \"%s\" is not a duration\n", optarg);
-                return EXIT_USAGE;
-            }
-        } else {
-            return cli_usage(usage, c == 'h');
+    while ((c = cli_getopt(cli, argc, argv, "h", opts)) != -1) {
+        switch (c) {
+        case 'C': camera = optarg; break;
+        case 'w':
+            if ((ex = cli_duration(cli, "--wait", optarg, "m", &wait_ms)))
+                return ex;
+            break;
+        case 'h': return cli_help(usage);
+        default: return EXIT_USAGE;
         }
     }
-    if (optind != argc)
-        return cli_usage(usage, false);
+    if ((ex = cli_no_operands(cli, argc, argv)))
+        return ex;
     if ((ex = cli_open_state(cli, CLI_EXCLUSIVE, &st)))
         return ex;
     if (st.cfg->upload.backend == UPLOAD_NONE) {
-        fprintf(stderr, "camsnap: sync: [upload] backend = none in %s: nothing to deliver to\n",
-                st.cfg->path);
-        ex = EXIT_USAGE;
+        ex = cli_usage_error(cli, "[upload] backend = none in %s: nothing to deliver to",
+                             st.cfg->path);
     } else if (camera && !config_camera(st.cfg, camera)) {
-        fprintf(stderr, "camsnap: sync: no camera named \"%s\"\n", camera);
-        ex = EXIT_USAGE;
+        ex = cli_no_camera(cli, st.cfg, camera);
     } else {
         ex = sync_now(&st, camera, wait_ms);
     }

@@ -18,7 +18,7 @@
 
 struct command {
     const char *name;
-    int (*fn)(const struct cli *cli, int argc, char **argv);
+    int (*fn)(struct cli *cli, int argc, char **argv);
     const char *summary;
 };
 
@@ -28,11 +28,13 @@ static const struct command commands[] = {
     {"probe", cmd_probe, "probe [NAME...] [--json]: diagnose cameras in plain words"},
     {"sync", cmd_sync, "sync [--camera NAME] [--wait D]: deliver every waiting still now"},
     {"cleanup", cmd_cleanup, "cleanup [--older-than 30d] [--dry-run]: remove delivered stills"},
-    {"status", cmd_status, "status [--json]: agent running?, last/next round, backlog"},
-    {"stats", cmd_stats, "stats [--json]: stills per status and camera, queue, failures"},
+    {"status", cmd_status, "status [--json]: agent running? (exit 0 yes, 1 no), rounds, backlog"},
+    {"stats", cmd_stats, "stats [--json]: stills per status and camera, success rate, waiting"},
     {"schedule", cmd_schedule, "schedule install|remove|show [--cron|--systemd]: start on boot"},
-    {"config", cmd_config, "config check|sample|reference: validate or describe the config"},
+    {"config", cmd_config, "config check|sample|reference|man: validate or describe the config"},
 };
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void print_help(FILE *out)
 {
@@ -44,7 +46,7 @@ static void print_help(FILE *out)
             "delivers it exactly once.\n"
             "\n"
             "Commands:\n");
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+    for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n"
@@ -57,9 +59,15 @@ static void print_help(FILE *out)
             "  -h, --help          this help; `camsnap COMMAND --help` for a command\n"
             "  -V, --version       print the version\n"
             "\n"
+            "-c, --state-dir, -v and -q may also follow the command (camsnap stats -c FILE).\n"
+            "Durations take their unit everywhere (30s, 5m, 2h, 30d; a bare 30 is an error).\n"
+            "A usage error is one line saying what was wrong, with the nearest command or\n"
+            "option when one is near, and exit status 2.\n"
+            "\n"
             "Exit status:\n"
             "  0  success\n"
-            "  1  partial failure (a camera failed, stills still pending)\n"
+            "  1  partial failure (a camera failed, stills still pending);\n"
+            "     for status: no agent is running\n"
             "  2  usage or configuration error\n"
             "  3  runtime error (state directory, database or disk unusable)\n"
             "  4  another camsnap instance holds the state directory\n"
@@ -80,6 +88,8 @@ int main(int argc, char **argv)
         {0},
     };
     struct cli cli = {.argv0 = argv[0]};
+    const char *words[N_COMMANDS];
+    char names[256];
     int c;
 
     /* `run` turns SIGTERM/SIGINT/SIGHUP into events; block them before
@@ -109,8 +119,11 @@ int main(int argc, char **argv)
     cli.config_path = getenv("CAMSNAP_CONFIG");
     if (!cli.config_path || !*cli.config_path)
         cli.config_path = CONFIG_DEFAULT_PATH;
-    /* "+": stop at the command name; its options belong to it. */
-    while ((c = getopt_long(argc, argv, "+c:vqhV", opts, NULL)) != -1) {
+    /* "+": stop at the command name; its options belong to it (the global
+     * ones may also follow it: cli_getopt). ':': a missing value is told
+     * apart; errors are ours to print, in one line. */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:c:vqhV", opts, NULL)) != -1) {
         switch (c) {
         case 'c': cli.config_path = optarg; break;
         case 's': cli.state_dir = optarg; break;
@@ -118,14 +131,15 @@ int main(int argc, char **argv)
         case 'q': cli.verbosity = -3; break;
         case 'h': print_help(stdout); return EXIT_OK_;
         case 'V': printf("camsnap %s\n", CAMSNAP_VERSION); return EXIT_OK_;
-        default: print_help(stderr); return EXIT_USAGE;
+        default: return cli_option_error(&cli, c, argv, opts);
         }
     }
-    if (optind >= argc) {
-        print_help(stderr);
-        return EXIT_USAGE;
-    }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        words[i] = commands[i].name;
+    if (optind >= argc)
+        return cli_usage_error(&cli, "no command given; one of: %s (see camsnap --help)",
+                               cli_join(words, N_COMMANDS, names, sizeof(names)));
+    for (size_t i = 0; i < N_COMMANDS; i++) {
         if (strcmp(argv[optind], commands[i].name))
             continue;
         cli.command = commands[i].name;
@@ -140,6 +154,5 @@ int main(int argc, char **argv)
         print_help(stdout);
         return EXIT_OK_;
     }
-    fprintf(stderr, "camsnap: unknown command \"%s\" (see camsnap --help)\n", argv[optind]);
-    return EXIT_USAGE;
+    return cli_unknown_word(&cli, "command", argv[optind], words, N_COMMANDS);
 }
