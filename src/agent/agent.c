@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "notify.h"
 #include "schedule.h"
+#include "units.h"
 
 #define WAIT_CHUNK_MS 30000     /* re-read the wall clock at least this often */
 
@@ -128,31 +130,52 @@ static void control_wait(struct control *c, int64_t ms)
 
 /* ---- the delivery thread ------------------------------------------------- */
 
+/* What delivery did since the last round line: the delivery thread adds,
+ * the round line takes (and zeroes). Outlives a reload's new thread. */
+struct tally {
+    atomic_llong delivered;
+    atomic_llong failed; /* failed attempts (to be retried) */
+};
+
 struct deliverer {
     struct delivery *d;
     struct store *store;
     struct spool *spool;
+    struct tally *tally;
+    int64_t seen[2]; /* delivery thread only: this run's summary at the last progress */
     pthread_t tid;
     atomic_bool stop;
     bool running;
 };
 
+/* Each settled still: what changed since the last call goes to the tally. */
+static void on_progress(void *ctx, const struct delivery_summary *s)
+{
+    struct deliverer *dl = ctx;
+
+    atomic_fetch_add(&dl->tally->delivered, s->delivered - dl->seen[0]);
+    atomic_fetch_add(&dl->tally->failed, s->failed_attempts - dl->seen[1]);
+    dl->seen[0] = s->delivered;
+    dl->seen[1] = s->failed_attempts;
+}
+
 static void *deliver_main(void *arg)
 {
     struct deliverer *dl = arg;
     struct delivery_summary sum;
-    struct delivery_opts o = {.stop = &dl->stop};
+    struct delivery_opts o = {.stop = &dl->stop, .progress = on_progress, .ctx = dl};
 
     delivery_run(dl->d, &o, &sum);
     log_info(NULL, "delivery stopped: %lld delivered by this thread", (long long)sum.delivered);
     return NULL;
 }
 
-static int deliverer_start(const struct config *cfg, struct deliverer *dl)
+static int deliverer_start(const struct config *cfg, struct deliverer *dl, struct tally *tally)
 {
     char path[4200], err[256];
 
     memset(dl, 0, sizeof(*dl));
+    dl->tally = tally;
     if (cfg->upload.backend == UPLOAD_NONE) {
         log_info(NULL, "[upload] backend = none: stills stay in the local spool");
         return EXIT_OK_;
@@ -182,11 +205,14 @@ fail:
     spool_close(dl->spool);
     store_close(dl->store);
     memset(dl, 0, sizeof(*dl));
+    dl->tally = tally;
     return EXIT_RUNTIME;
 }
 
 static void deliverer_stop(struct deliverer *dl)
 {
+    struct tally *tally = dl->tally;
+
     if (dl->running) {
         atomic_store(&dl->stop, true);
         delivery_wakeup(dl->d);
@@ -196,11 +222,40 @@ static void deliverer_stop(struct deliverer *dl)
     spool_close(dl->spool);
     store_close(dl->store);
     memset(dl, 0, sizeof(*dl));
+    dl->tally = tally;
 }
 
 /* ---- rounds ------------------------------------------------------------- */
 
-static void round_once(struct agent_state *st, struct capture_memory *mem, int64_t when)
+/* What delivery did since the last round line, and what waits:
+ * "delivery: 7 delivered, 1 failed attempt, 8 waiting (oldest 12m)". */
+static void delivery_report(struct agent_state *st, const struct deliverer *dl, int64_t now,
+                            char *buf, size_t sz)
+{
+    int64_t files = 0, bytes = 0, oldest = 0;
+    int64_t delivered = atomic_exchange(&dl->tally->delivered, 0);
+    int64_t failed = atomic_exchange(&dl->tally->failed, 0);
+    char age[48] = "", dur[32];
+    const char *s = failed == 1 ? "" : "s";
+
+    if (store_backlog_oldest(st->store, NULL, &files, &bytes, &oldest)) {
+        snprintf(buf, sz, "delivery: %lld delivered, %lld failed attempt%s, backlog unknown (%s)",
+                 (long long)delivered, (long long)failed, s, store_last_error(st->store));
+        return;
+    }
+    if (st->cfg->upload.backend == UPLOAD_NONE) {
+        snprintf(buf, sz, "no delivery (backend = none): %lld still(s) kept", (long long)files);
+        return;
+    }
+    if (files && now > oldest)
+        snprintf(age, sizeof(age), " (oldest %s)",
+                 units_format_duration((now - oldest) / 1000 * 1000, dur, sizeof(dur)));
+    snprintf(buf, sz, "delivery: %lld delivered, %lld failed attempt%s, %lld waiting%s",
+             (long long)delivered, (long long)failed, s, (long long)files, age);
+}
+
+static void round_once(struct agent_state *st, const struct deliverer *dl,
+                       struct capture_memory *mem, int64_t when)
 {
     const struct config *cfg = st->cfg;
     const struct camera_config **cams = calloc(cfg->n_cameras + 1, sizeof(*cams));
@@ -213,9 +268,9 @@ static void round_once(struct agent_state *st, struct capture_memory *mem, int64
         .picture_memory = cfg->general.picture_memory,
         .memory = mem,
     };
-    int64_t t0 = clock_mono_ms(), files = 0, bytes = 0;
+    int64_t t0 = clock_mono_ms();
     size_t n = 0, ok = 0;
-    char iso[40];
+    char iso[40], dlv[512];
 
     if (!cams || !res) {
         log_errorx(NULL, "out of memory starting a round");
@@ -229,19 +284,55 @@ static void round_once(struct agent_state *st, struct capture_memory *mem, int64
     spool_settle(st->spool); /* every still of the round is recorded (or failed) */
     for (size_t i = 0; i < n; i++)
         ok += res[i].rc == CS_OK;
-    store_backlog(st->store, NULL, &files, &bytes);
+    delivery_report(st, dl, clock_wall_ms(), dlv, sizeof(dlv));
     clock_format_iso(when, 0, iso, sizeof(iso));
-    printf("round %s: %zu/%zu stills in %.2f s, %lld waiting for delivery\n", iso, ok, n,
-           (double)(clock_mono_ms() - t0) / 1000.0, (long long)files);
+    printf("round %s: %zu/%zu stills in %.2f s; %s\n", iso, ok, n,
+           (double)(clock_mono_ms() - t0) / 1000.0, dlv);
     for (size_t i = 0; i < n; i++)
         if (res[i].rc)
             printf("  camera %s: %s\n", res[i].cam->name, res[i].error);
     fflush(stdout);
-    notify_status("last round %s: %zu/%zu stills; %lld waiting for delivery", iso, ok, n,
-                  (long long)files);
+    notify_status("last round %s: %zu/%zu stills; %s", iso, ok, n, dlv);
 out:
     free(cams);
     free(res);
+}
+
+/* "started: 3 of 4 camera(s) enabled, interval 5m, window 11:00-22:00 on
+ * mon-fri, time zone Europe/Paris, pid 123" (values as they are configured). */
+static void log_started(const struct config *cfg, const char *what)
+{
+    const struct config_general *g = &cfg->general;
+    char iv[32], win[96];
+
+    log_info(NULL,
+             "%s: %zu of %zu camera(s) enabled, interval %s, window %s, time zone %s, pid %ld",
+             what, config_enabled_cameras(cfg), cfg->n_cameras,
+             units_format_duration(g->interval_ms, iv, sizeof(iv)),
+             schedule_describe(&g->window, g->days, win, sizeof(win)),
+             g->timezone ? g->timezone : "of the system", (long)getpid());
+}
+
+/* Outside the window: when the next round will be, in local time. */
+static void log_next_round(const struct config_general *g, int64_t wall, bool first)
+{
+    int64_t next = schedule_next_round(&g->window, g->days, g->interval_ms, wall);
+    char when[64], in[32], win[96];
+    time_t t = (time_t)(next / 1000);
+    struct tm tm;
+
+    schedule_describe(&g->window, g->days, win, sizeof(win));
+    if (!next) {
+        log_warnx(NULL, "the capture window (%s) never opens on the configured days", win);
+        return;
+    }
+    localtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm);
+    log_info(NULL, "%s (%s): %s round at %s%s%s%s, in %s",
+             first ? "outside the capture window" : "capture window closed", win,
+             first ? "first" : "next", when, g->timezone ? " (" : "",
+             g->timezone ? g->timezone : "", g->timezone ? ")" : "",
+             units_format_duration((next - wall + 999) / 1000 * 1000, in, sizeof(in)));
 }
 
 /* Replaces the configuration between rounds; the old one stays when the new
@@ -261,6 +352,11 @@ static void reload(const struct agent_hooks *h, struct agent_state *st, struct d
     if (rc) {
         log_errorx(NULL, "new configuration refused, keeping the old one: %s",
                    errs && *errs ? errs : cs_strerror(rc));
+    } else if (!config_enabled_cameras(ncfg)) {
+        log_errorx(NULL, "new configuration refused, keeping the old one: %s has no enabled "
+                         "camera",
+                   h->config_path);
+        config_free(ncfg);
     } else if (strcmp(ncfg->general.state_dir, st->cfg->general.state_dir)) {
         log_errorx(NULL, "new configuration moves state_dir: that needs a restart; keeping "
                          "the old configuration");
@@ -271,9 +367,9 @@ static void reload(const struct agent_hooks *h, struct agent_state *st, struct d
         st->cfg = ncfg;
         if (h->reconfigured)
             h->reconfigured(h->ctx, st->cfg);
-        deliverer_start(st->cfg, dl);
+        deliverer_start(st->cfg, dl, dl->tally);
         atomic_store(&c->grace_ms, st->cfg->general.stop_grace_ms);
-        log_info(NULL, "configuration reloaded: %zu camera(s)", st->cfg->n_cameras);
+        log_started(st->cfg, "configuration reloaded");
     }
     free(errs);
 }
@@ -311,6 +407,7 @@ static int loop(const struct agent_hooks *h, struct agent_state *st, struct cont
     struct capture_memory *mem = capture_memory_new();
     int64_t stop_at = o->for_ms ? clock_mono_ms() + o->for_ms : 0, rounds = 0, last = 0;
     bool seen_window = false; /* --exit-after-window: the window it waits for has opened */
+    bool told = false;        /* the next round outside the window was logged */
 
     if (!mem)
         return EXIT_RUNTIME;
@@ -321,6 +418,7 @@ static int loop(const struct agent_hooks *h, struct agent_state *st, struct cont
         notify_watchdog();
         if (atomic_exchange(&c->reload, false)) {
             reload(h, st, dl, c);
+            told = false;
             continue;
         }
         seen_window |= inside;
@@ -328,6 +426,9 @@ static int loop(const struct agent_hooks *h, struct agent_state *st, struct cont
             drain(st, c, dl);
             break;
         }
+        if (!inside && !told)
+            log_next_round(g, wall, rounds == 0);
+        told = !inside;
         if (stop_at && clock_mono_ms() + wait > stop_at) {
             control_wait(c, stop_at - clock_mono_ms());
             break;
@@ -342,7 +443,7 @@ static int loop(const struct agent_hooks *h, struct agent_state *st, struct cont
         last = when;
         if (!inside)
             continue;
-        round_once(st, mem, when);
+        round_once(st, dl, mem, when);
         if (dl->running)
             delivery_wakeup(dl->d);
         if (o->max_rounds && ++rounds >= o->max_rounds)
@@ -359,6 +460,7 @@ int agent_run(struct agent_state *st, const struct agent_hooks *hooks,
               const struct agent_opts *o)
 {
     struct control *c = &ctl;
+    struct tally tally;
     struct deliverer dl;
     int ex;
 
@@ -370,14 +472,15 @@ int agent_run(struct agent_state *st, const struct agent_hooks *hooks,
     atomic_init(&c->stop, false);
     atomic_init(&c->reload, false);
     atomic_init(&c->grace_ms, st->cfg->general.stop_grace_ms);
+    atomic_init(&tally.delivered, 0);
+    atomic_init(&tally.failed, 0);
     if (pthread_create(&c->tid, NULL, signal_main, c) != 0) {
         close(c->efd);
         return EXIT_RUNTIME;
     }
     pthread_detach(c->tid);
-    if (!(ex = deliverer_start(st->cfg, &dl))) {
-        log_info(NULL, "started: %zu camera(s), interval %lld ms, pid %ld", st->cfg->n_cameras,
-                 (long long)st->cfg->general.interval_ms, (long)getpid());
+    if (!(ex = deliverer_start(st->cfg, &dl, &tally))) {
+        log_started(st->cfg, "started");
         notify_ready();
         ex = loop(hooks, st, c, &dl, o);
     }
