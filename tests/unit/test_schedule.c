@@ -122,12 +122,31 @@ static void windows_and_intervals(void **state)
     assert_true(t == 0 || schedule_in_window(&w, all_days(), t));
 }
 
+/* The window and its days as people read them (run's log, status). */
+static void describe(void **state)
+{
+    struct window w;
+    char buf[96];
+    int days;
+
+    (void)state;
+    assert_int_equal(units_parse_window("11:00-22:00", &w), CS_OK);
+    assert_string_equal(schedule_describe(&w, all_days(), buf, sizeof(buf)), "11:00-22:00");
+    assert_int_equal(units_parse_days("mon-fri", &days), CS_OK);
+    assert_string_equal(schedule_describe(&w, days, buf, sizeof(buf)), "11:00-22:00 on mon-fri");
+    assert_int_equal(units_parse_window("always", &w), CS_OK);
+    assert_int_equal(units_parse_days("sat,sun", &days), CS_OK);
+    assert_string_equal(schedule_describe(&w, days, buf, sizeof(buf)), "always on sat,sun");
+    assert_string_equal(schedule_describe(&w, all_days(), buf, sizeof(buf)), "always");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(paris_spring),    cmocka_unit_test(paris_autumn),
         cmocka_unit_test(new_york),        cmocka_unit_test(lord_howe),
         cmocka_unit_test(across_midnight), cmocka_unit_test(windows_and_intervals),
+        cmocka_unit_test(describe),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

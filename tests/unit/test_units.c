@@ -213,6 +213,31 @@ static void test_window_parse(void **state)
     }
 }
 
+/* What units_format_window writes, units_parse_window reads back. */
+static void test_window_format(void **state)
+{
+    /* Midnight as an end is written 24:00, never 00:00 (a window of no length). */
+    static const char *const texts[] = {"11:00-22:00", "22:00-06:00", "00:00-24:00", "always",
+                                        "23:59-00:01", "9:05-09:06",  "18:00-24:00"};
+    static const char *const want[] = {"11:00-22:00", "22:00-06:00", "always",     "always",
+                                       "23:59-00:01", "09:05-09:06", "18:00-24:00"};
+    char buf[32];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct window w, back;
+
+        assert_int_equal(units_parse_window(texts[i], &w), CS_OK);
+        assert_string_equal(units_format_window(&w, buf, sizeof(buf)), want[i]);
+        assert_int_equal(units_parse_window(buf, &back), CS_OK);
+        assert_int_equal(back.always, w.always);
+        if (!w.always) {
+            assert_int_equal(back.start_min, w.start_min);
+            assert_int_equal(back.end_min, w.end_min);
+        }
+    }
+}
+
 static void test_window_contains(void **state)
 {
     struct window w;
@@ -382,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_size_bad),
         cmocka_unit_test(test_timeofday),
         cmocka_unit_test(test_window_parse),
+        cmocka_unit_test(test_window_format),
         cmocka_unit_test(test_window_contains),
         cmocka_unit_test(test_resolution),
         cmocka_unit_test(test_int),
