@@ -149,7 +149,8 @@ static int message_order(const void *a, const void *b)
 /* Writes the messages to errs by line (in the order found within a line). */
 static void flush_messages(struct parser *p)
 {
-    qsort(p->msgs, p->n_msgs, sizeof(*p->msgs), message_order);
+    if (p->n_msgs) /* qsort(NULL, 0, ...) is undefined */
+        qsort(p->msgs, p->n_msgs, sizeof(*p->msgs), message_order);
     for (size_t i = 0; i < p->n_msgs; i++) {
         if (p->errs)
             fprintf(p->errs, "%s\n", p->msgs[i].text);
