@@ -101,5 +101,7 @@ int cmd_status(const struct cli *cli, int argc, char **argv);
 int cmd_schedule(const struct cli *cli, int argc, char **argv);
 int cmd_sync(const struct cli *cli, int argc, char **argv);
 int cmd_cleanup(const struct cli *cli, int argc, char **argv);
+int cmd_report(const struct cli *cli, int argc, char **argv);
+int cmd_alert(const struct cli *cli, int argc, char **argv);
 
 #endif
