@@ -429,7 +429,10 @@ enum cs_err alerts_send_test(const struct config *cfg, const char *text, FILE *o
             continue;
         j.ch = (enum store_alert_channel)ch;
         rc = send_job(&j, now, &retry_after, err, sizeof(err));
-        fprintf(out, "%s: %s\n", channel_names[ch], rc ? err : "sent");
+        if (rc)
+            fprintf(out, "%s\n", err); /* names the channel */
+        else
+            fprintf(out, "%s: sent\n", channel_names[ch]);
         if (rc && !first)
             first = rc;
     }
