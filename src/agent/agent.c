@@ -227,6 +227,29 @@ static void deliverer_stop(struct deliverer *dl)
 
 /* ---- rounds ------------------------------------------------------------- */
 
+/* Each camera's outcome goes to the alerts (and the round's accounting) as
+ * soon as it is recorded. */
+struct round_ctx {
+    struct alerts *alerts;
+    int64_t when;
+};
+
+static void on_capture(void *ctx, const struct capture_result *r)
+{
+    const struct round_ctx *rc = ctx;
+    struct alert_capture c = {
+        .camera = r->cam->name,
+        .round_ms = rc->when,
+        .ok = r->rc == CS_OK,
+        .reason = r->reason,
+        .error = r->error,
+        .still = r->rc == CS_OK ? r->relpath : NULL,
+        .quality_flags = 0, /* the still's data-quality flags, once capture computes them */
+    };
+
+    alerts_capture(rc->alerts, &c);
+}
+
 /* What delivery did since the last round line, and what waits:
  * "delivery: 7 delivered, 1 failed attempt, 8 waiting (oldest 12m)". */
 static void delivery_report(struct agent_state *st, const struct deliverer *dl, int64_t now,
@@ -268,6 +291,7 @@ static void round_once(struct agent_state *st, const struct deliverer *dl,
         .picture_memory = cfg->general.picture_memory,
         .memory = mem,
     };
+    struct round_ctx rctx = {.alerts = st->alerts, .when = when};
     int64_t t0 = clock_mono_ms();
     size_t n = 0, ok = 0;
     char iso[40], dlv[512];
@@ -280,6 +304,10 @@ static void round_once(struct agent_state *st, const struct deliverer *dl,
         if (cfg->cameras[i].enabled)
             cams[n++] = &cfg->cameras[i];
     spool_restore_reserve(st->spool); /* after a full disk, once there is room */
+    if (st->alerts) {
+        env.on_result = on_capture;
+        env.ctx = &rctx;
+    }
     capture_round(&env, cams, n, res);
     spool_settle(st->spool); /* every still of the round is recorded (or failed) */
     for (size_t i = 0; i < n; i++)
@@ -368,6 +396,8 @@ static void reload(const struct agent_hooks *h, struct agent_state *st, struct d
         if (h->reconfigured)
             h->reconfigured(h->ctx, st->cfg);
         deliverer_start(st->cfg, dl, dl->tally);
+        if (st->alerts && alerts_reconfigure(st->alerts, st->cfg))
+            log_errorx(NULL, "alerts keep their old settings: out of memory");
         atomic_store(&c->grace_ms, st->cfg->general.stop_grace_ms);
         log_started(st->cfg, "configuration reloaded");
     }
@@ -482,8 +512,13 @@ int agent_run(struct agent_state *st, const struct agent_hooks *hooks,
     if (!(ex = deliverer_start(st->cfg, &dl, &tally))) {
         log_started(st->cfg, "started");
         notify_ready();
+        if (st->alerts)
+            alerts_agent_start(st->alerts);
         ex = loop(hooks, st, c, &dl, o);
     }
+    /* The "stopped" alert gets part of the grace; what does not go waits
+     * in the outbox for the next start. */
+    alerts_agent_stop(st->alerts, st->cfg->general.stop_grace_ms / 4);
     deliverer_stop(&dl);
     log_info(NULL, "stopped");
     return ex;

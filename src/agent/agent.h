@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "alert.h"
 #include "config.h"
 #include "spool.h"
 #include "store.h"
@@ -34,6 +35,7 @@ struct agent_state {
     struct config *cfg;
     struct spool *spool;
     struct store *store;
+    struct alerts *alerts;      /* alerts and round accounting; NULL: none */
 };
 
 /* Where a reload reads from, and what the caller redoes after one. */

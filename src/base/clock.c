@@ -1,6 +1,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,77 @@ void clock_format_stamp(int64_t wall_ms, char date[9], char tod[7])
     local_tm(wall_ms, &tm);
     strftime(date, 9, "%Y%m%d", &tm);
     strftime(tod, 7, "%H%M%S", &tm);
+}
+
+/* Reads exactly n digits at *p (advancing it); -1 when they are not there. */
+static int digits(const char **p, int n)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return -1;
+        v = v * 10 + (**p - '0');
+    }
+    return v;
+}
+
+/* "Z", "+HH", "+HHMM" or "+HH:MM" at p, the whole rest of the string. */
+static int parse_offset(const char *p, long *off)
+{
+    int sign, h, m = 0;
+
+    if (!strcmp(p, "Z") || !strcmp(p, "z")) {
+        *off = 0;
+        return 0;
+    }
+    if (*p != '+' && *p != '-')
+        return -1;
+    sign = *p++ == '-' ? -1 : 1;
+    if ((h = digits(&p, 2)) < 0 || h > 23)
+        return -1;
+    if (*p == ':')
+        p++;
+    if (*p && ((m = digits(&p, 2)) < 0 || m > 59))
+        return -1;
+    if (*p)
+        return -1;
+    *off = sign * (h * 3600L + m * 60L);
+    return 0;
+}
+
+int clock_parse_iso(const char *s, int64_t *wall_ms)
+{
+    struct tm tm = {0};
+    const char *p = s;
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    long off = 0;
+    bool local = true;
+
+    if ((y = digits(&p, 4)) < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 1 || mo > 12 ||
+        *p++ != '-' || (d = digits(&p, 2)) < 1 || d > 31)
+        return -1;
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        p++;
+        if ((h = digits(&p, 2)) < 0 || h > 23 || *p++ != ':' || (mi = digits(&p, 2)) < 0 ||
+            mi > 59)
+            return -1;
+        if (*p == ':' && (p++, (sec = digits(&p, 2)) < 0 || sec > 60))
+            return -1;
+    }
+    if (*p) {
+        if (parse_offset(p, &off))
+            return -1;
+        local = false;
+    }
+    tm = (struct tm){.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                     .tm_min = mi, .tm_sec = sec, .tm_isdst = -1};
+    time_t t = local ? mktime(&tm) : timegm(&tm);
+    /* mktime/timegm normalise a 31 April into 1 May: refuse what moved. */
+    if (t == (time_t)-1 || tm.tm_mday != d || tm.tm_mon != mo - 1)
+        return -1;
+    *wall_ms = ((int64_t)t - (local ? 0 : off)) * 1000;
+    return 0;
 }
 
 /* ---- the test time source ---- */

@@ -38,6 +38,12 @@ int64_t clock_real_ms(int64_t ms);
  * "2026-11-26T11:30:00+01:00"; with_ms adds ".123". Returns buf. */
 const char *clock_format_iso(int64_t wall_ms, int with_ms, char *buf, size_t bufsz);
 
+/* Parses an ISO 8601 date "2026-11-26" (its local midnight) or date-time
+ * "2026-11-26T11:30", "2026-11-26T11:30:15" (a space may stand for the T):
+ * local time (TZ) unless it ends with "Z" or an offset ("+01:00", "+0100",
+ * "-05"). Returns 0 and sets *wall_ms, or -1 when s is not such a time. */
+int clock_parse_iso(const char *s, int64_t *wall_ms);
+
 /* Formats wall time as "YYYYMMDD" and "HHMMSS" in local time. */
 void clock_format_stamp(int64_t wall_ms, char date[9], char time[7]);
 

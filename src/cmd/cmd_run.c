@@ -3,7 +3,9 @@
 #include <stdio.h>
 
 #include "agent.h"
+#include "alert.h"
 #include "cli.h"
+#include "log.h"
 #include "units.h"
 
 static const char usage[] =
@@ -91,12 +93,18 @@ int cmd_run(struct cli *cli, int argc, char **argv)
     agent_block_signals();
     if ((ex = cli_open_state(cli, CLI_AGENT, &st)))
         return ex;
-    struct agent_state as = {.cfg = st.cfg, .spool = st.spool, .store = st.store};
+    char why[256];
+    struct alerts *alerts = NULL;
+    if (alerts_open(st.cfg, &alerts, why, sizeof(why)))
+        log_errorx(NULL, "alerts and round accounting are off: %s", why);
+    struct agent_state as = {.cfg = st.cfg, .spool = st.spool, .store = st.store,
+                             .alerts = alerts};
     struct agent_hooks hooks = {.config_path = cli->config_path,
                                 .state_dir_override = cli->state_dir,
                                 .reconfigured = relog,
                                 .ctx = (void *)cli};
     ex = agent_run(&as, &hooks, &o);
+    alerts_close(alerts);
     st.cfg = as.cfg; /* a reload replaced it: cli_close_state frees the current one */
     cli_close_state(&st);
     return ex;

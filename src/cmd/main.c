@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "alert.h"
 #include "backend.h"
 #include "source.h"
 #include "cli.h"
@@ -30,6 +31,8 @@ static const struct command commands[] = {
     {"cleanup", cmd_cleanup, "cleanup [--older-than 30d] [--dry-run]: remove delivered stills"},
     {"status", cmd_status, "status [--json]: agent running? (exit 0 yes, 1 no), rounds, backlog"},
     {"stats", cmd_stats, "stats [--json]: stills per status and camera, success rate, waiting"},
+    {"report", cmd_report, "report [--hour|--day|--from T --to T] [--json|--csv]: rounds per camera"},
+    {"alert", cmd_alert, "alert test: send a test alert through every channel now"},
     {"schedule", cmd_schedule, "schedule install|remove|show [--cron|--systemd]: start on boot"},
     {"config", cmd_config, "config check|sample|reference|man: validate or describe the config"},
 };
@@ -112,6 +115,7 @@ int main(int argc, char **argv)
      * thread exists (libcurl is used by the HTTP source and the upload). */
     source_global_init();
     supabase_global_init();
+    alerts_global_init();
     if (clock_setup_from_env() != 0) {
         fprintf(stderr, "camsnap: CAMSNAP_TEST_CLOCK is malformed\n");
         return EXIT_USAGE;

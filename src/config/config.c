@@ -32,7 +32,8 @@
 #define VAR_NAME_MAX 128
 #define LABEL_MAX (SHOWN_MAX + 16)
 
-static const char *const section_names[] = {"general", "upload", "camera"};
+/* Indexed by enum section. */
+static const char *const section_names[] = {"general", "upload", "alert", "camera"};
 
 enum sec_state { ST_NONE, ST_OK, ST_IGNORED };
 
@@ -180,11 +181,10 @@ static void PRINTF_LIKE(5, 0) vmessage(struct parser *p, bool error, int line, c
     keep_message(p, line, text);
 }
 
-static void PRINTF_LIKE(5, 6)
-    report(struct parser *p, int line, const char *label, const char *key, const char *fmt, ...)
+static void PRINTF_LIKE(5, 0) vreport(struct parser *p, int line, const char *label,
+                                       const char *key, const char *fmt, va_list ap)
 {
     char what[2 * LABEL_MAX + 8] = "";
-    va_list ap;
 
     if (label && key)
         config__bprintf(what, sizeof(what), "[%s] %s: ", label, key);
@@ -192,9 +192,7 @@ static void PRINTF_LIKE(5, 6)
         config__bprintf(what, sizeof(what), "[%s]: ", label);
     else if (key)
         config__bprintf(what, sizeof(what), "%s: ", key);
-    va_start(ap, fmt);
     vmessage(p, true, line, what, fmt, ap);
-    va_end(ap);
 }
 
 /* A note or a warning: said in its place, not an error. */
@@ -245,12 +243,34 @@ static bool any_rejected(const struct parser *p, enum section sec, size_t cam, .
     return found;
 }
 
+static void PRINTF_LIKE(5, 6)
+    report(struct parser *p, int line, const char *label, const char *key, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport(p, line, label, key, fmt, ap);
+    va_end(ap);
+}
+
+void config__report(struct parser *p, int line, const char *label, const char *key,
+                    const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport(p, line, label, key, fmt, ap);
+    va_end(ap);
+}
+
 static void *section_base(struct config *cfg, enum section sec, size_t cam)
 {
     if (sec == SEC_GENERAL)
         return &cfg->general;
     if (sec == SEC_UPLOAD)
         return &cfg->upload;
+    if (sec == SEC_ALERT)
+        return &cfg->alert;
     return &cfg->cameras[cam];
 }
 
@@ -316,6 +336,11 @@ static struct config_origin *add_origin(struct parser *p, enum section sec, size
 static int line_of(const struct config_origin *o, int fallback)
 {
     return o && o->lineno > 0 ? o->lineno : fallback;
+}
+
+int config__line_of(const struct config *cfg, enum section sec, const char *name)
+{
+    return line_of(origin_by_name(cfg, sec, 0, name), 0);
 }
 
 static void note_clear_secret(struct parser *p, int line, const char *what, const char *fix)
@@ -631,7 +656,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
     if (p->st == ST_NONE) {
         report(p, p->lineno, NULL, config__shown(name, q, sizeof(q)),
                "set before any section; "
-               "expected it under [general], [upload] or [camera NAME]");
+               "expected it under [general], [upload], [alert] or [camera NAME]");
         return 1;
     }
     k = lookup_key(p, name);
@@ -693,22 +718,22 @@ out_free:
 
 static void unknown_section(struct parser *p, const char *word, const char *rest)
 {
-    const char *hint = suggest_nearest(word, section_names, 3);
+    const char *hint = suggest_nearest(word, section_names, sizeof(section_names) / sizeof(section_names[0]));
 
     if (hint && strcmp(hint, "camera") == 0)
         report(p, p->lineno, p->label, NULL,
                "unknown section; did you mean '[camera %s]'? "
-               "expected [general], [upload] or [camera NAME]",
+               "expected [general], [upload], [alert] or [camera NAME]",
                *rest ? rest : "NAME");
     else if (hint)
         report(p, p->lineno, p->label, NULL,
                "unknown section; did you mean '[%s]'? "
-               "expected [general], [upload] or [camera NAME]",
+               "expected [general], [upload], [alert] or [camera NAME]",
                hint);
     else
         report(p, p->lineno, p->label, NULL,
-               "unknown section; expected [general], [upload] "
-               "or [camera NAME]");
+               "unknown section; expected [general], [upload], "
+               "[alert] or [camera NAME]");
 }
 
 /* Handles "[...]"; [b, e) is the text between the brackets. */
@@ -732,12 +757,13 @@ static void begin_section(struct parser *p, const char *b, const char *e)
     config__bprintf(rest, sizeof(rest), "%.*s", (int)(e - r < LABEL_MAX ? e - r : LABEL_MAX - 1),
                     r);
     p->st = ST_IGNORED;
-    if (strcmp(word, "general") == 0 || strcmp(word, "upload") == 0) {
+    if (strcmp(word, "general") == 0 || strcmp(word, "upload") == 0 ||
+        strcmp(word, "alert") == 0) {
         if (r != e) {
             report(p, p->lineno, p->label, NULL, "[%s] takes no name; expected [%s]", word, word);
             return;
         }
-        p->sec = word[0] == 'g' ? SEC_GENERAL : SEC_UPLOAD;
+        p->sec = word[0] == 'g' ? SEC_GENERAL : word[0] == 'u' ? SEC_UPLOAD : SEC_ALERT;
         p->cam = 0;
         p->st = ST_OK;
     } else if (strcmp(word, "camera") == 0) {
@@ -805,7 +831,7 @@ static void scan_line(struct parser *p)
             begin_section(p, s + 1, stop);
         } else {
             p->st = ST_IGNORED;
-            syntax_error(p, "section header without ']'; expected [general], [upload] or "
+            syntax_error(p, "section header without ']'; expected [general], [upload], [alert] or "
                             "[camera NAME]");
         }
         return;
@@ -1242,6 +1268,7 @@ static enum cs_err load_text(const char *text, size_t len, const char *name, con
     }
     apply_defaults(&p, SEC_GENERAL, &p.cfg->general);
     apply_defaults(&p, SEC_UPLOAD, &p.cfg->upload);
+    apply_defaults(&p, SEC_ALERT, &p.cfg->alert);
     set_ini_options();
     r = ini_parse_stream(reader, &p, on_key, &p);
     if (r == -2)
@@ -1253,6 +1280,9 @@ static enum cs_err load_text(const char *text, size_t len, const char *name, con
     apply_override(&p, override);
     validate_upload(&p);
     validate_names(&p);
+    both_set(&p, SEC_ALERT, 0, "alert", "webhook_url", "webhook_url_file");
+    both_set(&p, SEC_ALERT, 0, "alert", "smtp_password", "smtp_password_file");
+    config__validate_alert(&p, p.cfg);
     for (size_t i = 0; i < p.cfg->n_cameras; i++)
         validate_camera(&p, i);
     check_mode(&p, st);
@@ -1378,6 +1408,7 @@ void config_free(struct config *cfg)
         return;
     config__free_fields(SEC_GENERAL, &cfg->general);
     config__free_fields(SEC_UPLOAD, &cfg->upload);
+    config__free_fields(SEC_ALERT, &cfg->alert);
     for (size_t i = 0; i < cfg->n_cameras; i++) {
         config__free_fields(SEC_CAMERA, &cfg->cameras[i]);
         config__free_str(cfg->cameras[i].name);

@@ -40,6 +40,8 @@ enum image_url_form { IMAGE_URL_PUBLIC, IMAGE_URL_PATH };
  * the extension (a name collision then means the same bytes); plain keeps
  * the local name. */
 enum object_name_form { OBJECT_NAME_DIGEST, OBJECT_NAME_PLAIN };
+/* [alert] report: a summary through the alert channels at each period's end. */
+enum alert_report { ALERT_REPORT_OFF, ALERT_REPORT_HOURLY, ALERT_REPORT_DAILY };
 
 struct config_general {
     char *state_dir;
@@ -77,6 +79,26 @@ struct config_upload {
     int64_t retry_interval_ms;  /* fixed retry when backoff_base_ms == 0 */
 };
 
+/* [alert]: where alerts go and when they fire (alert.h). A channel is on when
+ * its address is set. */
+struct config_alert {
+    char *webhook_url;          /* secret (a chat webhook's path is its key); NULL: off */
+    char *smtp_url;             /* smtp://host[:port] (STARTTLS) or smtps://; NULL: off */
+    char *mail_from;            /* one address */
+    char *mail_to;              /* one or more addresses, separated by ',' */
+    char *smtp_user;            /* NULL: no SMTP AUTH */
+    char *smtp_password;        /* secret */
+    char *ca_file;              /* CA bundle for both channels; NULL: the system's */
+    int64_t timeout_ms;         /* one delivery attempt */
+    int64_t camera_down_after;  /* consecutive failed rounds */
+    int64_t quality_after;      /* consecutive flagged (clean) stills to raise (clear) */
+    int64_t backlog_stills;     /* 0: off */
+    int64_t backlog_age_ms;     /* oldest waiting still; 0: off */
+    int64_t disk_free_min;      /* bytes; 0: off */
+    enum alert_report report;
+    int64_t rate_limit;         /* messages per channel per hour */
+};
+
 struct camera_config {
     char *name;                 /* validated: [A-Za-z0-9._-], no "..", <= 64 */
     char *url;                  /* as written, WITHOUT credentials */
@@ -99,6 +121,7 @@ struct config {
     char *path;                 /* the file it was loaded from, or NULL */
     struct config_general general;
     struct config_upload upload;
+    struct config_alert alert;
     struct camera_config *cameras;
     size_t n_cameras;
     struct config_origin *origins; /* private to the config module: where each value came from */

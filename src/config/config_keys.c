@@ -23,16 +23,19 @@ _Static_assert(sizeof(enum upload_backend) == sizeof(int), "enum fields are stor
 _Static_assert(sizeof(enum transport) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(enum image_url_form) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(enum object_name_form) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(enum alert_report) == sizeof(int), "enum fields are stored as int");
 
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 static const char *const backend_names[] = {"none", "supabase", "dir", NULL};
 static const char *const transport_names[] = {"tcp", "udp", "auto", NULL};
 static const char *const image_url_names[] = {"public", "path", NULL};
 static const char *const object_name_names[] = {"digest", "plain", NULL};
+static const char *const report_names[] = {"off", "hourly", "daily", NULL};
 
 #define OFF_G(f) offsetof(struct config_general, f)
 #define OFF_U(f) offsetof(struct config_upload, f)
 #define OFF_C(f) offsetof(struct camera_config, f)
+#define OFF_A(f) offsetof(struct config_alert, f)
 
 /* One row per key; kept one row per key by hand for reading. */
 /* Upper bounds: every duration and size has one, so that no value that
@@ -137,6 +140,69 @@ const struct key_def config__keys[] = {
       .max = 7 * MS_DAY, .off = OFF_U(backoff_cap_ms), .help = "Longest retry delay." },
     { .sec = SEC_UPLOAD, .name = "retry_interval", .type = KT_DURATION, .def = "10m", .min = 1,
       .max = 7 * MS_DAY, .off = OFF_U(retry_interval_ms), .help = "Fixed retry delay when backoff_base = 0." },
+
+    { .sec = SEC_ALERT, .name = "webhook_url", .type = KT_SECRET,
+      .example = "${CAMSNAP_WEBHOOK_URL}", .off = OFF_A(webhook_url),
+      .help = "Alerts as an HTTP POST of JSON with a Slack-compatible \"text\" and the "
+              "structured alerts (https://, or http:// to this machine); a chat webhook's "
+              "address is its key, so it is a secret: better use webhook_url_file or ${ENV}." },
+    { .sec = SEC_ALERT, .name = "webhook_url_file", .type = KT_SECRET_FILE,
+      .fills = "webhook_url", .example = "/etc/camsnap/webhook.url", .off = OFF_A(webhook_url),
+      .help = "File whose first line is the webhook address (mode 600)." },
+    { .sec = SEC_ALERT, .name = "smtp_url", .type = KT_STRING,
+      .example = "smtp://mail.example.net:587", .off = OFF_A(smtp_url),
+      .help = "Alerts by e-mail: smtp://HOST[:PORT] (STARTTLS required; port 25 unless "
+              "given, most providers use 587) or smtps://HOST[:PORT] (TLS from the first "
+              "byte; port 465 unless given); no user or password in it." },
+    { .sec = SEC_ALERT, .name = "mail_from", .type = KT_STRING,
+      .example = "camsnap@example.net", .off = OFF_A(mail_from),
+      .help = "Sender address of the alert e-mails (needed with smtp_url)." },
+    { .sec = SEC_ALERT, .name = "mail_to", .type = KT_STRING,
+      .example = "ops@example.net, owner@example.net", .off = OFF_A(mail_to),
+      .help = "Recipients of the alert e-mails, separated by commas (needed with smtp_url)." },
+    { .sec = SEC_ALERT, .name = "smtp_user", .type = KT_STRING, .example = "camsnap",
+      .off = OFF_A(smtp_user), .help = "User name for SMTP AUTH (unset: no login)." },
+    { .sec = SEC_ALERT, .name = "smtp_password", .type = KT_SECRET,
+      .example = "${SMTP_PASSWORD}", .off = OFF_A(smtp_password),
+      .help = "Password for SMTP AUTH; better use smtp_password_file or ${ENV}." },
+    { .sec = SEC_ALERT, .name = "smtp_password_file", .type = KT_SECRET_FILE,
+      .fills = "smtp_password", .example = "/etc/camsnap/smtp.pass",
+      .off = OFF_A(smtp_password), .help = "File whose first line is the SMTP password (mode 600)." },
+    { .sec = SEC_ALERT, .name = "ca_file", .type = KT_PATH,
+      .example = "/etc/camsnap/mail-ca.pem", .off = OFF_A(ca_file),
+      .help = "CA certificate(s) the mail server's and the webhook's certificates must chain "
+              "to; unset: the system store." },
+    { .sec = SEC_ALERT, .name = "timeout", .type = KT_DURATION, .def = "30s", .min = 1000,
+      .max = 10 * MS_MIN, .off = OFF_A(timeout_ms),
+      .help = "Time allowed for one delivery of an alert (a failed one is retried with backoff)." },
+    { .sec = SEC_ALERT, .name = "camera_down_after", .type = KT_INT, .def = "3", .min = 1,
+      .max = 10000, .off = OFF_A(camera_down_after),
+      .help = "Consecutive failed rounds after which a camera is reported down (its first "
+              "still afterwards reports it back)." },
+    { .sec = SEC_ALERT, .name = "quality_after", .type = KT_INT, .def = "2", .min = 1,
+      .max = 10000, .off = OFF_A(quality_after),
+      .help = "Consecutive stills with a data-quality flag (black, uniform, frozen, resolution "
+              "change) before it is reported, and without it before it is cleared." },
+    { .sec = SEC_ALERT, .name = "backlog_stills", .type = KT_INT, .def = "500", .min = 0,
+      .max = 1000000000, .off = OFF_A(backlog_stills),
+      .help = "Alert when more stills than this wait for delivery (cleared below 80% of it); "
+              "0: off." },
+    { .sec = SEC_ALERT, .name = "backlog_age", .type = KT_DURATION, .def = "2h", .min = 0,
+      .max = 30 * MS_DAY, .off = OFF_A(backlog_age_ms),
+      .help = "Alert when the oldest still waiting for delivery is older than this (cleared "
+              "below 80% of it); 0s: off." },
+    { .sec = SEC_ALERT, .name = "disk_free_min", .type = KT_SIZE, .def = "1GB", .min = 0,
+      .max = 1000 * GB, .off = OFF_A(disk_free_min),
+      .help = "Alert when less than this is free for camsnap under state_dir (cleared above "
+              "120% of it); 0: off." },
+    { .sec = SEC_ALERT, .name = "report", .type = KT_ENUM, .def = "off",
+      .choices = report_names, .off = OFF_A(report),
+      .help = "Send the summary of `camsnap report` through the alert channels at the end of "
+              "every hour or day (local time): off, hourly or daily." },
+    { .sec = SEC_ALERT, .name = "rate_limit", .type = KT_INT, .def = "20", .min = 1,
+      .max = 3600, .off = OFF_A(rate_limit),
+      .help = "Messages per channel per hour at most; alerts beyond wait in the outbox and go "
+              "out together in the next message." },
 
     { .sec = SEC_CAMERA, .name = "url", .type = KT_STRING,
       .example = "rtsp://192.0.2.27:554/Streaming/Channels/101", .off = OFF_C(url),

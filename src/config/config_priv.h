@@ -16,9 +16,10 @@
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 
 #define SHOWN_MAX 80        /* longest value echoed in a message */
-#define CONFIG__KEYS_MAX 64 /* at least the number of rows in config__keys[] */
+#define CONFIG__KEYS_MAX 96 /* at least the number of rows in config__keys[] */
 
-enum section { SEC_GENERAL, SEC_UPLOAD, SEC_CAMERA };
+/* In the order the outputs list them; section_names (config.c) follows it. */
+enum section { SEC_GENERAL, SEC_UPLOAD, SEC_ALERT, SEC_CAMERA };
 
 enum key_type {
     KT_STRING,
@@ -112,6 +113,26 @@ struct config_origin *config__find_origin(const struct config *cfg, enum section
                                           const struct key_def *k);
 
 bool config__is_alnum(char c);
+
+/* Reports a configuration error (counted; written as "FILE:LINE: [label]
+ * key: text" when the parser has an error stream). line 0: no line. */
+struct parser;
+void config__report(struct parser *p, int line, const char *label, const char *key,
+                    const char *fmt, ...) PRINTF_LIKE(5, 6);
+
+/* The line where key `name` of a section without a name was set, 0 for a
+ * default. */
+int config__line_of(const struct config *cfg, enum section sec, const char *name);
+
+/* ---- config_alert.c ------------------------------------------------------ */
+
+/* Checks the [alert] keys together (schemes, addresses, pairs of keys),
+ * reporting each fault through config__report. */
+void config__validate_alert(struct parser *p, const struct config *cfg);
+
+/* True when addr is one plain e-mail address (local@domain, printable
+ * ASCII, no spaces, brackets or separators, at most 254 characters). */
+bool config__mail_address_ok(const char *addr, size_t len);
 
 /* ---- config_print.c ------------------------------------------------------ */
 

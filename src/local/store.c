@@ -243,6 +243,40 @@ static const char *const migrations[] = {
           "ALTER TABLE upload_tracking ADD COLUMN remote_check TEXT;"
           "UPDATE upload_tracking SET object_name = filename;"
           "PRAGMA user_version = 5;",
+    /* Alerts and accounting (store_alert.c). alert_state: the last known
+     * state of each condition an alert watches (a camera down, a quality
+     * flag, the backlog ...), so that a restart neither repeats nor misses a
+     * change; alert_outbox: every alert until each of its channels took it
+     * ('pending' -> 'sent', or 'none' / 'dropped'), with its own retry
+     * schedule per channel; dedup makes a periodic report unique.
+     * round_results: every round x camera (captured or failed with its
+     * reason); agent_runs: when an agent ran (alive_ms moves on every
+     * alive_every_ms while it runs; stopped_ms stays NULL after a crash),
+     * from which the rounds missed while none ran are derived. */
+    [6] = "CREATE TABLE IF NOT EXISTS alert_state (key TEXT PRIMARY KEY, "
+          "active INTEGER NOT NULL DEFAULT 0, notified INTEGER NOT NULL DEFAULT 0, "
+          "streak INTEGER NOT NULL DEFAULT 0, since_ms INTEGER NOT NULL DEFAULT 0, "
+          "flapping INTEGER NOT NULL DEFAULT 0, value INTEGER NOT NULL DEFAULT 0);"
+          "CREATE TABLE IF NOT EXISTS alert_outbox (id INTEGER PRIMARY KEY, "
+          "created_ms INTEGER NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, "
+          "severity TEXT NOT NULL, camera TEXT, title TEXT NOT NULL, body TEXT NOT NULL, "
+          "fields TEXT NOT NULL, dedup TEXT UNIQUE, "
+          "webhook TEXT NOT NULL, webhook_attempts INTEGER NOT NULL DEFAULT 0, "
+          "webhook_next_ms INTEGER NOT NULL DEFAULT 0, webhook_sent_ms INTEGER, "
+          "mail TEXT NOT NULL, mail_attempts INTEGER NOT NULL DEFAULT 0, "
+          "mail_next_ms INTEGER NOT NULL DEFAULT 0, mail_sent_ms INTEGER, last_error TEXT);"
+          "CREATE INDEX IF NOT EXISTS alert_outbox_key ON alert_outbox (key, created_ms);"
+          "CREATE INDEX IF NOT EXISTS alert_outbox_webhook ON alert_outbox (webhook, id);"
+          "CREATE INDEX IF NOT EXISTS alert_outbox_mail ON alert_outbox (mail, id);"
+          "CREATE TABLE IF NOT EXISTS round_results (camera_name TEXT NOT NULL, "
+          "round_ms INTEGER NOT NULL, outcome TEXT NOT NULL, reason TEXT, filename TEXT, "
+          "quality_flags INTEGER NOT NULL DEFAULT 0, recorded_ms INTEGER NOT NULL, "
+          "PRIMARY KEY (camera_name, round_ms)) WITHOUT ROWID;"
+          "CREATE INDEX IF NOT EXISTS round_results_time ON round_results (round_ms);"
+          "CREATE TABLE IF NOT EXISTS agent_runs (id INTEGER PRIMARY KEY, "
+          "started_ms INTEGER NOT NULL, alive_ms INTEGER NOT NULL, stopped_ms INTEGER, "
+          "alive_every_ms INTEGER NOT NULL, pid INTEGER);"
+          "PRAGMA user_version = 6;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION + 1,

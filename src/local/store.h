@@ -35,7 +35,7 @@
 
 #include "err.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_FILENAME "capture_tracking.db"
 
 struct store;
