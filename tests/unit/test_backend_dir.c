@@ -117,20 +117,27 @@ static void expect_file(const char *path, const char *bytes, size_t len)
     assert_memory_equal(buf, bytes, len);
 }
 
-/* Files in root/.staging: none once every step has finished. */
-static int staged(const struct fx *fx)
+/* Entries of a directory, "." and ".." and hidden ones aside. */
+static int entries(const char *path)
 {
-    char path[700];
     struct dirent *de;
-    DIR *d;
+    DIR *d = opendir(path);
     int n = 0;
 
-    snprintf(path, sizeof(path), "%s/.staging", fx->root);
-    assert_non_null(d = opendir(path));
+    assert_non_null(d);
     while ((de = readdir(d)))
         n += de->d_name[0] != '.';
     closedir(d);
     return n;
+}
+
+/* Files in root/.staging: none once every step has finished. */
+static int staged(const struct fx *fx)
+{
+    char path[700];
+
+    snprintf(path, sizeof(path), "%s/.staging", fx->root);
+    return entries(path);
 }
 
 static void object_once(void **state)
@@ -268,17 +275,10 @@ static void leftovers_cleared(void **state)
     expect_file(path, "K", 1);
 }
 
+/* Descriptors open in this process (opendir's own is counted both times). */
 static int open_fds(void)
 {
-    struct dirent *de;
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-
-    assert_non_null(d);
-    while ((de = readdir(d)))
-        n += de->d_name[0] != '.';
-    closedir(d);
-    return n;
+    return entries("/proc/self/fd");
 }
 
 static void unusable_root(void **state)
