@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "log.h"
 #include "probe_priv.h"
+#include "testutil.h"
 
 /* A camera as the config would give it (timeouts in ms). */
 static struct camera_config cam_at(const char *url)
@@ -247,25 +248,12 @@ static void synthetic(void **state)
     assert_true(r.still_ms >= 150 && r.still_ms < 4000);
 }
 
-/* A port of 127.0.0.1 that was free a moment ago: nothing listens. */
-static int closed_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static void refused(void **state)
 {
     char url[128];
     struct camera_config cam;
     struct probe_result r;
-    int port = closed_port();
+    int port = test_closed_port();
 
     (void)state;
     snprintf(url, sizeof(url), "rtsp://127.0.0.1:%d/live", port);

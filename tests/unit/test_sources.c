@@ -23,6 +23,7 @@
 #include "log.h"
 #include "source.h"
 #include "source_priv.h"
+#include "testutil.h"
 
 static struct camera_config cam_at(const char *url)
 {
@@ -203,18 +204,6 @@ static void synthetic_delay(void **state)
     source_close(src);
 }
 
-static int closed_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* The scheme picks the kind, in any case; https:// goes to the HTTP
  * source, rtsps:// to the RTSP one; nothing listening is said in words. */
 static void dispatch(void **state)
@@ -222,7 +211,7 @@ static void dispatch(void **state)
     char url[128], err[256];
     struct source *src;
     struct frame f;
-    int port = closed_port();
+    int port = test_closed_port();
 
     (void)state;
     assert_int_equal(grab("ftp://127.0.0.1/a.jpg", &src, &f, err, sizeof(err), 1000),
@@ -240,6 +229,9 @@ static void dispatch(void **state)
     assert_int_equal(grab(url, &src, &f, err, sizeof(err), 3000), CS_REFUSED);
     snprintf(url, sizeof(url), "nothing listens on 127.0.0.1:%d", port);
     contains(err, url);
+    assert_null(src);
+    snprintf(url, sizeof(url), "rtsps://127.0.0.1:%d/live", port);
+    assert_int_equal(grab(url, &src, &f, err, sizeof(err), 3000), CS_REFUSED);
     assert_null(src);
     snprintf(url, sizeof(url), "rtsp://[::1]:%d/live", port);
     assert_int_equal(grab(url, &src, &f, err, sizeof(err), 3000), CS_REFUSED);
