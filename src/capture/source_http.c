@@ -82,7 +82,7 @@ static bool classify_body(struct http_src *h)
 
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status < 200 || status > 299) {
-        h->kind = BODY_SINGLE; /* an error page: status_error() reports it */
+        h->kind = BODY_SINGLE; /* an error page: http_status_error() reports it */
         return true;
     }
     const char *ct = NULL;
