@@ -30,8 +30,8 @@ struct cli {
 /* How a command shares the state directory with a running agent. */
 enum cli_access {
     CLI_AGENT,     /* run: exclusive, and it wins: while it waits (up to
-                    * CLI_AGENT_WAIT_MS) a sync or cleanup holding the lock
-                    * steps aside (lock_want) */
+                    * CLI_AGENT_WAIT_MS, lock_want) a sync holding the lock
+                    * steps aside and a cleanup ends */
     CLI_EXCLUSIVE, /* sync, cleanup: one at a time (the lock, waited for
                     * CLI_LOCK_WAIT_MS); refused (EXIT_LOCKED) while another holds it;
                     * a sync watches lock_wanted() and steps aside for an agent,
