@@ -85,13 +85,15 @@ static const struct dl_result *step(struct fx *fx, struct dl_request *req)
     return &fx->got[0];
 }
 
-static const struct dl_result *put(struct fx *fx, const char *path, const char *bytes,
-                                   size_t len)
+static const struct dl_result *put(struct fx *fx, const char *path, const char *bytes, size_t len)
 {
     static struct dl_request req;
 
-    req = (struct dl_request){.step = DL_STEP_OBJECT, .path = path, .data = (const uint8_t *)bytes,
-                              .len = len, .content_type = "image/jpeg"};
+    req = (struct dl_request){.step = DL_STEP_OBJECT,
+                              .path = path,
+                              .data = (const uint8_t *)bytes,
+                              .len = len,
+                              .content_type = "image/jpeg"};
     return step(fx, &req);
 }
 
@@ -198,8 +200,10 @@ static void read_back(void **state)
 {
     struct fx *fx = *state;
     static const char bytes[] = "\xff\xd8 read me back \xff\xd9";
-    struct dl_request req = {.step = DL_STEP_VERIFY, .path = "camera_1/a.jpg",
-                             .data = (const uint8_t *)bytes, .len = sizeof(bytes) - 1};
+    struct dl_request req = {.step = DL_STEP_VERIFY,
+                             .path = "camera_1/a.jpg",
+                             .data = (const uint8_t *)bytes,
+                             .len = sizeof(bytes) - 1};
     char sha[HASH_HEX_LEN + 1];
     const struct dl_result *r;
 
@@ -219,10 +223,10 @@ static void read_back(void **state)
 static void poll_cancel_wakeup(void **state)
 {
     struct fx *fx = *state;
-    struct dl_request a = {.step = DL_STEP_OBJECT, .path = "c/a.jpg",
-                           .data = (const uint8_t *)"A", .len = 1};
-    struct dl_request b = {.step = DL_STEP_OBJECT, .path = "c/b.jpg",
-                           .data = (const uint8_t *)"B", .len = 1};
+    struct dl_request a = {
+        .step = DL_STEP_OBJECT, .path = "c/a.jpg", .data = (const uint8_t *)"A", .len = 1};
+    struct dl_request b = {
+        .step = DL_STEP_OBJECT, .path = "c/b.jpg", .data = (const uint8_t *)"B", .len = 1};
     int64_t t0;
 
     fx->n_got = 0;
@@ -383,8 +387,8 @@ static int put_in_readonly(const char *root)
 {
     struct config_upload cfg = {.backend = UPLOAD_DIR, .path = (char *)root, .bucket = "ASE"};
     struct fx fx = {.cfg = cfg};
-    struct dl_request obj = {.step = DL_STEP_OBJECT, .path = "camera_1/a.jpg",
-                             .data = (const uint8_t *)"x", .len = 1};
+    struct dl_request obj = {
+        .step = DL_STEP_OBJECT, .path = "camera_1/a.jpg", .data = (const uint8_t *)"x", .len = 1};
     struct dl_request rw = {.step = DL_STEP_ROW, .row_json = "{}", .image_id = "id1"};
     char err[256] = "", path[700];
     struct stat st;

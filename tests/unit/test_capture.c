@@ -32,7 +32,7 @@ struct fx {
     struct config *cfg;
     struct spool *sp;
     struct store *st;
-    sqlite3 *db;                /* a second connection, as another process reads */
+    sqlite3 *db; /* a second connection, as another process reads */
     const struct camera_config *cams[MAXCAM];
     struct capture_result res[MAXCAM];
     size_t n;
@@ -127,9 +127,9 @@ static void sql_text(struct fx *fx, const char *fmt, const char *arg, char *out,
 static void on_result(void *ctx, const struct capture_result *r)
 {
     struct fx *fx = ctx;
-    bool recorded = r->rc == CS_OK &&
-                    sql_int(fx, "SELECT COUNT(*) FROM upload_tracking WHERE filename = %Q",
-                            r->relpath) == 1;
+    bool recorded =
+        r->rc == CS_OK &&
+        sql_int(fx, "SELECT COUNT(*) FROM upload_tracking WHERE filename = %Q", r->relpath) == 1;
 
     pthread_mutex_lock(&fx->lock);
     assert_true(fx->announced < MAXCAM);
@@ -140,8 +140,12 @@ static void on_result(void *ctx, const struct capture_result *r)
 
 static void round_of(struct fx *fx, int workers, struct capture_memory *mem)
 {
-    struct capture_env env = {.spool = fx->sp, .store = fx->st, .jpeg_quality = 85,
-                              .workers = workers, .memory = mem, .on_result = on_result,
+    struct capture_env env = {.spool = fx->sp,
+                              .store = fx->st,
+                              .jpeg_quality = 85,
+                              .workers = workers,
+                              .memory = mem,
+                              .on_result = on_result,
                               .ctx = fx};
 
     fx->announced = 0;
@@ -184,8 +188,9 @@ static void check_still(struct fx *fx, const struct capture_result *r, int w, in
     sql_text(fx, "SELECT upload_status FROM upload_tracking WHERE filename = %Q", r->relpath,
              recorded, sizeof(recorded));
     assert_string_equal(recorded, "pending");
-    assert_int_equal(sql_int(fx, "SELECT file_size FROM upload_tracking WHERE filename = %Q",
-                             r->relpath), r->size);
+    assert_int_equal(
+        sql_int(fx, "SELECT file_size FROM upload_tracking WHERE filename = %Q", r->relpath),
+        r->size);
     assert_true(r->capture_ms > 0);
 }
 
@@ -238,28 +243,40 @@ static void each_camera_recorded(void **state)
     assert_false(fx->res[0].mismatch);
     check_still(fx, &fx->res[1], 80, 48);
     assert_true(fx->res[1].mismatch);
-    assert_int_equal(sql_int(fx, "SELECT resolution_mismatch FROM upload_tracking "
-                                 "WHERE filename = %Q", fx->res[1].relpath), 1);
-    assert_int_equal(sql_int(fx, "SELECT resolution_mismatch FROM upload_tracking "
-                                 "WHERE filename = %Q", fx->res[0].relpath), 0);
+    assert_int_equal(sql_int(fx,
+                             "SELECT resolution_mismatch FROM upload_tracking "
+                             "WHERE filename = %Q",
+                             fx->res[1].relpath),
+                     1);
+    assert_int_equal(sql_int(fx,
+                             "SELECT resolution_mismatch FROM upload_tracking "
+                             "WHERE filename = %Q",
+                             fx->res[0].relpath),
+                     0);
     /* The failures: their reason, in words, recorded. */
     assert_int_equal(fx->res[2].rc, CS_AUTH);
     assert_string_equal(fx->res[2].reason, "camera");
     assert_non_null(strstr(fx->res[2].error, "username/password"));
     assert_int_equal(fx->res[3].rc, CS_NOTFOUND);
     assert_string_equal(fx->res[3].reason, "camera");
-    sql_text(fx, "SELECT reason || ': ' || error FROM capture_failures WHERE camera_name = %Q",
-             "c", text, sizeof(text));
+    sql_text(fx, "SELECT reason || ': ' || error FROM capture_failures WHERE camera_name = %Q", "c",
+             text, sizeof(text));
     assert_non_null(strstr(text, "camera: "));
     assert_non_null(strstr(text, "username/password"));
-    assert_int_equal(sql_int(fx, "SELECT COUNT(*) FROM capture_failures WHERE camera_name = %Q",
-                             "d"), 1);
-    assert_int_equal(sql_int(fx, "SELECT consecutive_failures FROM camera_status "
-                                 "WHERE camera_name = %Q", "c"), 1);
-    assert_int_equal(sql_int(fx, "SELECT consecutive_failures FROM camera_status "
-                                 "WHERE camera_name = %Q", "a"), 0);
-    assert_int_equal(sql_int(fx, "SELECT COUNT(*) FROM upload_tracking WHERE camera_name = %Q",
-                             "c"), 0);
+    assert_int_equal(
+        sql_int(fx, "SELECT COUNT(*) FROM capture_failures WHERE camera_name = %Q", "d"), 1);
+    assert_int_equal(sql_int(fx,
+                             "SELECT consecutive_failures FROM camera_status "
+                             "WHERE camera_name = %Q",
+                             "c"),
+                     1);
+    assert_int_equal(sql_int(fx,
+                             "SELECT consecutive_failures FROM camera_status "
+                             "WHERE camera_name = %Q",
+                             "a"),
+                     0);
+    assert_int_equal(
+        sql_int(fx, "SELECT COUNT(*) FROM upload_tracking WHERE camera_name = %Q", "c"), 0);
     snprintf(text, sizeof(text), "%s/backup_queue/camera_c", fx->dir);
     assert_true(stat(text, &st) != 0 || st.st_nlink == 2);
     /* Each result was announced once, its row already committed. */
@@ -319,14 +336,18 @@ static void deadline(void **state)
 {
     struct fx *fx = *state;
 
-    cameras(fx, "[camera late]\nurl = synthetic://64x48?delay=20s\nconnect_timeout = 100ms\ntimeout = 300ms\n");
+    cameras(fx, "[camera late]\nurl = synthetic://64x48?delay=20s\nconnect_timeout = "
+                "100ms\ntimeout = 300ms\n");
     round_of(fx, 1, NULL);
     assert_int_equal(fx->res[0].rc, CS_TIMEOUT);
     assert_string_equal(fx->res[0].reason, "camera");
     assert_true(fx->res[0].elapsed_ms >= 250);
     assert_true(fx->res[0].elapsed_ms < 10000);
-    assert_int_equal(sql_int(fx, "SELECT COUNT(*) FROM capture_failures WHERE camera_name = %Q "
-                                 "AND reason = 'camera'", "late"), 1);
+    assert_int_equal(sql_int(fx,
+                             "SELECT COUNT(*) FROM capture_failures WHERE camera_name = %Q "
+                             "AND reason = 'camera'",
+                             "late"),
+                     1);
 }
 
 /* The still cannot be written (a file where its camera's folder goes):
@@ -345,10 +366,13 @@ static void disk_failure(void **state)
     assert_int_not_equal(fx->res[0].rc, CS_OK);
     assert_string_equal(fx->res[0].reason, "disk");
     assert_non_null(strstr(fx->res[0].error, "cannot save"));
-    assert_int_equal(sql_int(fx, "SELECT COUNT(*) FROM capture_failures WHERE camera_name = %Q "
-                                 "AND reason = 'disk'", "e"), 1);
-    assert_int_equal(sql_int(fx, "SELECT COUNT(*) FROM upload_tracking WHERE camera_name = %Q",
-                             "e"), 0);
+    assert_int_equal(sql_int(fx,
+                             "SELECT COUNT(*) FROM capture_failures WHERE camera_name = %Q "
+                             "AND reason = 'disk'",
+                             "e"),
+                     1);
+    assert_int_equal(
+        sql_int(fx, "SELECT COUNT(*) FROM upload_tracking WHERE camera_name = %Q", "e"), 0);
     check_still(fx, &fx->res[1], 64, 48);
 }
 
@@ -382,12 +406,21 @@ static void memory_across_rounds(void **state)
     assert_int_equal(count(log, "is back after"), 1);
     assert_int_equal(count(log, "camera s: no still"), 3);
     free(log);
-    assert_int_equal(sql_int(fx, "SELECT COUNT(*) FROM upload_tracking WHERE camera_name = %Q "
-                                 "AND resolution_mismatch = 1", "m"), 2);
-    assert_int_equal(sql_int(fx, "SELECT total_failures FROM camera_status "
-                                 "WHERE camera_name = %Q", "s"), 3);
-    assert_int_equal(sql_int(fx, "SELECT consecutive_failures FROM camera_status "
-                                 "WHERE camera_name = %Q", "s"), 0);
+    assert_int_equal(sql_int(fx,
+                             "SELECT COUNT(*) FROM upload_tracking WHERE camera_name = %Q "
+                             "AND resolution_mismatch = 1",
+                             "m"),
+                     2);
+    assert_int_equal(sql_int(fx,
+                             "SELECT total_failures FROM camera_status "
+                             "WHERE camera_name = %Q",
+                             "s"),
+                     3);
+    assert_int_equal(sql_int(fx,
+                             "SELECT consecutive_failures FROM camera_status "
+                             "WHERE camera_name = %Q",
+                             "s"),
+                     0);
 }
 
 int main(void)

@@ -133,19 +133,19 @@ static void malformed_test_clock(void **state)
 {
     static const char *const bad[] = {
         "tomorrow",
-        "2026-11-26",                           /* no time of day */
+        "2026-11-26", /* no time of day */
         "2026-11-26T10:55:00,speed=0",
         "2026-11-26T10:55:00,speed=-5",
         "2026-11-26T10:55:00,speed=fast",
         "2026-11-26T10:55:00,speed=5x",
         "2026-11-26T10:55:00,speed=",
-        "2026-11-26T10:55:00,jump=30",          /* no @AFTER */
+        "2026-11-26T10:55:00,jump=30", /* no @AFTER */
         "2026-11-26T10:55:00,jump=30@",
         "2026-11-26T10:55:00,jump=@5",
         "2026-11-26T10:55:00,warp=9",
         "2026-11-26T10:55:00;speed=2",
         "2026-11-26T10:55:00,jump=1@1,jump=1@2,jump=1@3,jump=1@4,jump=1@5,jump=1@6,jump=1@7,"
-        "jump=1@8,jump=1@9",                    /* more jumps than it keeps */
+        "jump=1@8,jump=1@9", /* more jumps than it keeps */
     };
 
     (void)state;

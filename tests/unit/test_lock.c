@@ -273,8 +273,8 @@ static void roles_read_back(void **state)
     pid_t holder;
     int fd;
 
-    assert_int_equal(lock_acquire(fx->dir, 0, "a-role-much-longer-than-fifteen", &a, &holder,
-                                  NULL), CS_OK);
+    assert_int_equal(lock_acquire(fx->dir, 0, "a-role-much-longer-than-fifteen", &a, &holder, NULL),
+                     CS_OK);
     assert_int_equal(lock_acquire(fx->dir, 0, "run", &b, &holder, role), CS_BUSY);
     assert_int_equal(holder, getpid());
     assert_string_equal(role, "a-role-much-lon");

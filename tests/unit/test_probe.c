@@ -27,10 +27,15 @@
 /* A camera as the config would give it (timeouts in ms). */
 static struct camera_config cam_at(const char *url)
 {
-    return (struct camera_config){.name = "t", .url = (char *)url, .connect_timeout_ms = 1000,
-                                  .read_timeout_ms = 300, .deadline_ms = 15000,
-                                  .max_body_bytes = 1 << 20, .max_pixels = 4096 * 2304,
-                                  .transport = TRANSPORT_AUTO, .enabled = true};
+    return (struct camera_config){.name = "t",
+                                  .url = (char *)url,
+                                  .connect_timeout_ms = 1000,
+                                  .read_timeout_ms = 300,
+                                  .deadline_ms = 15000,
+                                  .max_body_bytes = 1 << 20,
+                                  .max_pixels = 4096 * 2304,
+                                  .transport = TRANSPORT_AUTO,
+                                  .enabled = true};
 }
 
 static void contains(const char *text, const char *part)
@@ -165,7 +170,9 @@ static void notes(void **state)
     struct probe_result r;
 
     (void)state;
-    r = (struct probe_result){.port = 554, .width = 8, .height = 8,
+    r = (struct probe_result){.port = 554,
+                              .width = 8,
+                              .height = 8,
                               .info = {.tcp_refused = true, .transport = "UDP", .losses = 3}};
     contains(verdict(&cam, &r), "OK: ");
     contains(r.notes, "refuses RTP over TCP: UDP is used");
@@ -181,8 +188,8 @@ static void notes(void **state)
     r = (struct probe_result){.port = 554, .keyframe_interval_ms = 14000};
     verdict(&cam, &r);
     assert_string_equal(r.notes, "");
-    r = (struct probe_result){.port = 554, .keyframe_too_rare = true,
-                              .keyframe_interval_ms = 20000};
+    r = (struct probe_result){
+        .port = 554, .keyframe_too_rare = true, .keyframe_interval_ms = 20000};
     verdict(&cam, &r);
     contains(r.notes, "no second keyframe came within the timeout (15 s)");
     lacks(r.notes, "keyframes come every");
@@ -194,10 +201,14 @@ static void notes(void **state)
 static void every_note_at_once(void **state)
 {
     struct camera_config cam = cam_at("rtsp://127.0.0.1/x");
-    struct probe_result r = {.port = 554, .rc = CS_TIMEOUT, .codec = "hevc",
+    struct probe_result r = {.port = 554,
+                             .rc = CS_TIMEOUT,
+                             .codec = "hevc",
                              .keyframe_too_rare = true,
-                             .info = {.tcp_refused = true, .mpegts = true,
-                                      .recovery_points = true, .transport = "UDP",
+                             .info = {.tcp_refused = true,
+                                      .mpegts = true,
+                                      .recovery_points = true,
+                                      .transport = "UDP",
                                       .losses = 4000000000u}};
 
     (void)state;
@@ -304,8 +315,9 @@ static void answer_options(int c)
     if ((p = strstr(req, "CSeq:")))
         sscanf(p + 5, " %31[0-9]", cseq);
     if (strncmp(req, "OPTIONS ", 8) == 0)
-        snprintf(resp, sizeof(resp), "RTSP/1.0 200 OK\r\nCSeq: %s\r\nServer: TestCam/2.1\r\n"
-                                     "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n",
+        snprintf(resp, sizeof(resp),
+                 "RTSP/1.0 200 OK\r\nCSeq: %s\r\nServer: TestCam/2.1\r\n"
+                 "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n",
                  cseq);
     else
         snprintf(resp, sizeof(resp), "RTSP/1.0 454 Session Not Found\r\nCSeq: %s\r\n\r\n", cseq);
@@ -404,11 +416,16 @@ static void rtsp_silent(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ports),         cmocka_unit_test(unreachable),
-        cmocka_unit_test(still_failures), cmocka_unit_test(success),
-        cmocka_unit_test(notes),         cmocka_unit_test(every_note_at_once),
-        cmocka_unit_test(synthetic),     cmocka_unit_test(refused),
-        cmocka_unit_test(rtsp_options_answer), cmocka_unit_test(rtsp_silent),
+        cmocka_unit_test(ports),
+        cmocka_unit_test(unreachable),
+        cmocka_unit_test(still_failures),
+        cmocka_unit_test(success),
+        cmocka_unit_test(notes),
+        cmocka_unit_test(every_note_at_once),
+        cmocka_unit_test(synthetic),
+        cmocka_unit_test(refused),
+        cmocka_unit_test(rtsp_options_answer),
+        cmocka_unit_test(rtsp_silent),
     };
 
     log_set_level(LOG_LEVEL_ERROR);

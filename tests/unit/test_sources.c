@@ -27,9 +27,13 @@
 
 static struct camera_config cam_at(const char *url)
 {
-    return (struct camera_config){.name = "t", .url = (char *)url, .connect_timeout_ms = 1000,
-                                  .read_timeout_ms = 1000, .deadline_ms = 5000,
-                                  .max_body_bytes = 1 << 20, .max_pixels = 4096 * 2304,
+    return (struct camera_config){.name = "t",
+                                  .url = (char *)url,
+                                  .connect_timeout_ms = 1000,
+                                  .read_timeout_ms = 1000,
+                                  .deadline_ms = 5000,
+                                  .max_body_bytes = 1 << 20,
+                                  .max_pixels = 4096 * 2304,
                                   .enabled = true};
 }
 
@@ -437,11 +441,11 @@ static void http_statuses(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(synthetic_bars),   cmocka_unit_test(synthetic_odd_sizes),
+        cmocka_unit_test(synthetic_bars),    cmocka_unit_test(synthetic_odd_sizes),
         cmocka_unit_test(synthetic_options), cmocka_unit_test(synthetic_delay),
-        cmocka_unit_test(dispatch),         cmocka_unit_test(rtsp_urls),
-        cmocka_unit_test(rtsp_credentials), cmocka_unit_test(rtsp_redirects),
-        cmocka_unit_test(rtsp_words),       cmocka_unit_test(http_parts),
+        cmocka_unit_test(dispatch),          cmocka_unit_test(rtsp_urls),
+        cmocka_unit_test(rtsp_credentials),  cmocka_unit_test(rtsp_redirects),
+        cmocka_unit_test(rtsp_words),        cmocka_unit_test(http_parts),
         cmocka_unit_test(http_statuses),
     };
 
