@@ -152,7 +152,7 @@ int clock_parse_iso(const char *s, int64_t *wall_ms)
 
 #define MAX_JUMPS 8
 
-static struct {
+static struct fake_clock {
     int64_t real_start;         /* system monotonic at set-up */
     int64_t wall_start;         /* fake wall time at set-up */
     int64_t speed;
@@ -181,12 +181,22 @@ static int64_t fake_wall(void)
     return w;
 }
 
+/* A decimal number at p (sign allowed) into *v; NULL when there is none. */
+static const char *number(const char *p, int64_t *v)
+{
+    char *end;
+
+    *v = strtoll(p, &end, 10);
+    return end == p ? NULL : end;
+}
+
 int clock_setup_from_env(void)
 {
     const char *env = getenv("CAMSNAP_TEST_CLOCK");
+    struct fake_clock f = {.speed = 1}; /* a refused value leaves the clocks as they were */
     struct tm tm = {0};
     const char *p;
-    char *end;
+    int64_t v;
 
     if (!env || !*env)
         return 0;
@@ -194,25 +204,27 @@ int clock_setup_from_env(void)
     if (!p)
         return -1;
     tm.tm_isdst = -1;
-    fake.wall_start = (int64_t)mktime(&tm) * 1000;
-    fake.speed = 1;
+    f.wall_start = (int64_t)mktime(&tm) * 1000;
     while (*p == ',') {
         p++;
         if (!strncmp(p, "speed=", 6)) {
-            fake.speed = strtoll(p + 6, &end, 10);
-        } else if (!strncmp(p, "jump=", 5) && fake.n_jumps < MAX_JUMPS) {
-            fake.jump_by[fake.n_jumps] = strtoll(p + 5, &end, 10) * 1000;
-            if (*end != '@')
+            if (!(p = number(p + 6, &f.speed)))
                 return -1;
-            fake.jump_at[fake.n_jumps++] = strtoll(end + 1, &end, 10) * 1000;
+        } else if (!strncmp(p, "jump=", 5) && f.n_jumps < MAX_JUMPS) {
+            if (!(p = number(p + 5, &v)) || *p != '@')
+                return -1;
+            f.jump_by[f.n_jumps] = v * 1000;
+            if (!(p = number(p + 1, &v)))
+                return -1;
+            f.jump_at[f.n_jumps++] = v * 1000;
         } else {
             return -1;
         }
-        p = end;
     }
-    if (*p || fake.speed < 1)
+    if (*p || f.speed < 1)
         return -1;
-    fake.real_start = sys_mono();
+    f.real_start = sys_mono();
+    fake = f;
     clock_set_source(fake_mono, fake_wall);
     return 0;
 }

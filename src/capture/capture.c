@@ -1,3 +1,31 @@
+/*
+ * capture.c - one capture round: worker threads take the cameras in turn
+ * (worker(): capture_one() each), so that a slow camera delays none of
+ * the others. One camera's capture, and the reason its failure is
+ * recorded with:
+ *
+ *   capture_one()
+ *     │ grab_jpeg(): source_open(), source_grab() under the camera's
+ *     │ deadline ───── refused, auth, not found, timeout, damaged ──▶ "camera"
+ *     │ source_release(): decoder and stream freed before encoding
+ *     ├─ a JPEG from the camera (HTTP) ─────────────────▶ written as it came
+ *     └─ planes (RTSP, synthetic): the deadline passed ──▶ "image" (CS_TIMEOUT)
+ *          image_encode() ── fails ──────────────────────▶ "image"
+ *          source_close(): picture and budget given back
+ *     │ check_size(): a size other than the expected one is kept,
+ *     │ flagged (mismatch) and said once per change
+ *     │ spool_write(): temp file, fsync, rename, fsync dir ── fails ──▶ "disk"
+ *     │ record(): store_add_still(), the row "pending" (on a full disk:
+ *     │ disk_full() frees the database's reserve, once more) ── fails ──▶ "database"
+ *     │                           (the file is durable: reconciliation adopts it)
+ *     ▼
+ *   finish(): store_camera_result() (a failure goes to capture_failures with
+ *   its reason), the streak in struct capture_memory, the log line, then
+ *   env->on_result (for a still: after its row is committed).
+ *
+ * Store calls, the memory and on_result are serialised by the round's lock;
+ * grabbing, encoding and writing run in parallel.
+ */
 #include "capture.h"
 
 #include <pthread.h>

@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "probe_priv.h"
 #include "source.h"
 #include "url.h"
 
-/* Splits scheme://[user@]host[:port]/... into host and port. */
-static void host_port(const char *url, char *host, size_t hostsz, int *port)
+void probe_host_port(const char *url, char *host, size_t hostsz, int *port)
 {
     struct url_parts u;
 
@@ -113,7 +113,7 @@ static void check_tcp(const struct camera_config *cam, struct probe_result *r)
     int64_t t0 = clock_mono_ms();
     int fd;
 
-    host_port(cam->url, r->host, sizeof(r->host), &r->port);
+    probe_host_port(cam->url, r->host, sizeof(r->host), &r->port);
     fd = tcp_connect(r->host, r->port, cam->connect_timeout_ms, &r->tcp_rc);
     r->tcp_ms = clock_mono_ms() - t0;
     if (fd < 0)
@@ -264,7 +264,7 @@ static void diagnose_still(const struct camera_config *cam, struct probe_result 
         snprintf(d, sz, "No still: %s.", r->error);
 }
 
-static void diagnose(const struct camera_config *cam, struct probe_result *r)
+void probe_diagnose(const struct camera_config *cam, struct probe_result *r)
 {
     char *d = r->diagnosis;
     size_t sz = sizeof(r->diagnosis), n;
@@ -310,5 +310,5 @@ void probe_camera(const struct camera_config *cam, struct probe_result *r)
         snprintf(r->error, sizeof(r->error), "TCP connection to %s port %d: %s", r->host, r->port,
                  cs_strerror(r->tcp_rc));
     }
-    diagnose(cam, r);
+    probe_diagnose(cam, r);
 }

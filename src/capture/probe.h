@@ -33,8 +33,9 @@ struct probe_result {
     int64_t still_ms;           /* open to first clean still */
     bool mismatch;              /* resolution differs from the expected one */
     struct source_info info;    /* what the source learnt (transport, stream kind, losses) */
-    char notes[512];            /* what a technician should know even when all is well */
-    char diagnosis[768];        /* plain language, always set */
+    char notes[1024];           /* what a technician should know even when all is well
+                                 * (every note at once fits) */
+    char diagnosis[1536];       /* plain language, always set; the notes at its end */
 };
 
 /* Probes one camera; never fails as a call (the outcome is in *r). After a

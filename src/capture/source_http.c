@@ -25,6 +25,7 @@
 #include "log.h"
 #include "multipart.h"
 #include "source.h"
+#include "source_priv.h"
 
 #define MP_COMPACT_AT (1 << 20) /* drop consumed stream bytes past this much */
 #define POLL_MS 100             /* how often a transfer's silence is checked */
@@ -64,9 +65,8 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* A part that looks like one whole JPEG: SOI first, EOI last (zero
- * padding tolerated). The full check comes after the transfer. */
-static bool whole_jpeg(const uint8_t *p, size_t n)
+/* The full check of a part taken comes after the transfer. */
+bool http_whole_jpeg(const uint8_t *p, size_t n)
 {
     while (n > 2 && p[n - 1] == 0)
         n--;
@@ -82,7 +82,7 @@ static bool classify_body(struct http_src *h)
 
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status < 200 || status > 299) {
-        h->kind = BODY_SINGLE; /* an error page: status_error() reports it */
+        h->kind = BODY_SINGLE; /* an error page: http_status_error() reports it */
         return true;
     }
     const char *ct = NULL;
@@ -110,7 +110,7 @@ static bool take_parts(struct http_src *h)
 
     while ((r = multipart_next(&h->mp, h->body, h->len, h->mp_from, &off, &plen, &next)) ==
            MP_PART) {
-        if (whole_jpeg(h->body + off, plen)) {
+        if (http_whole_jpeg(h->body + off, plen)) {
             h->part_off = off;
             h->part_len = plen;
             h->part_done = true;
@@ -316,9 +316,8 @@ static enum cs_err transport_error(struct http_src *h, CURLcode cc, char *err, s
     }
 }
 
-static enum cs_err status_error(struct http_src *h, char *err, size_t errsz)
+enum cs_err http_status_error(long s, char *err, size_t errsz)
 {
-    long s = h->status;
 
     if (s == 401 || s == 403) {
         snprintf(err, errsz, "camera refused the username/password (HTTP %ld)", s);
@@ -363,7 +362,7 @@ static enum cs_err http_grab(void *state, int64_t deadline, struct frame *f, cha
     if (cc != CURLE_OK)
         return transport_error(h, cc, err, errsz);
     if (h->status != 200)
-        return status_error(h, err, errsz);
+        return http_status_error(h->status, err, errsz);
     data = h->body;
     len = h->len;
     if (h->kind == BODY_MULTIPART && !h->part_done) {

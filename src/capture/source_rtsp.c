@@ -81,14 +81,13 @@ static struct rtsp_state *state_of(void *avcl)
  * "RTP: missed N packets", "bad cseq"; rtpdec_jpeg.c "Missing packets").
  * The H.264 decoder flags pictures damaged by a loss, the HEVC decoder does
  * not, so an access unit gathered around a loss is never decoded. */
-static bool is_loss_message(const char *fmt)
+bool rtsp_is_loss_message(const char *fmt)
 {
     return strncmp(fmt, "RTP: missed", 11) == 0 || strncmp(fmt, "RTP: PT=", 8) == 0 ||
            strncmp(fmt, "Missing packets", 15) == 0;
 }
 
-/* "host:port" of an rtsp(s):// URL, for comparing origins. */
-static void origin_of(const char *url, char *out, size_t outsz)
+void rtsp_origin(const char *url, char *out, size_t outsz)
 {
     char proto[16], auth[128], host[256], path[8];
     int port = -1;
@@ -108,7 +107,7 @@ static void origin_of(const char *url, char *out, size_t outsz)
  * end the set-up before the new connection sends anything. */
 static void check_redirect(struct rtsp_state *st, const char *fmt, va_list vl)
 {
-    char msg[1200], here[300], there[300];
+    char msg[1200];
     const char *to;
     va_list copy;
 
@@ -121,12 +120,17 @@ static void check_redirect(struct rtsp_state *st, const char *fmt, va_list vl)
     to += strspn(to, " ");
     msg[strcspn(msg, "\r\n")] = '\0';
     redact_url(to, st->redirect_to, sizeof(st->redirect_to));
-    origin_of(st->cam->url, here, sizeof(here));
-    origin_of(to, there, sizeof(there));
-    st->redirects++;
-    if (st->redirects > REDIRECTS_MAX ||
-        (strcasecmp(here, there) && (st->cam->username || st->cam->password)))
+    if (rtsp_redirect_refused(st->cam, to, ++st->redirects))
         st->redirect_refused = true;
+}
+
+bool rtsp_redirect_refused(const struct camera_config *cam, const char *to, unsigned n)
+{
+    char here[300], there[300];
+
+    rtsp_origin(cam->url, here, sizeof(here));
+    rtsp_origin(to, there, sizeof(there));
+    return n > REDIRECTS_MAX || (strcasecmp(here, there) && (cam->username || cam->password));
 }
 
 /* libav messages are for developers: debug level only, redacted. Called on
@@ -179,7 +183,7 @@ static void libav_log_cb(void *avcl, int level, const char *fmt, va_list vl)
         check_redirect(st, fmt, vl);
     if (level > av_log_get_level())
         return;
-    if (st && level <= AV_LOG_WARNING && is_loss_message(fmt))
+    if (st && level <= AV_LOG_WARNING && rtsp_is_loss_message(fmt))
         st->rtp_losses++;
     if (log_get_level() < LOG_LEVEL_DEBUG)
         return;
@@ -234,11 +238,8 @@ static bool pct_append(const char *s, char *out, size_t outsz, size_t *pos)
     return true;
 }
 
-/* Returns a malloc'd copy of cam->url with "user:pass@" inserted (when
- * either is set and not empty) and the scheme in lower case (FFmpeg's
- * protocol names are case-sensitive), or NULL. The result holds a secret:
- * zero it (explicit_bzero) before free(). */
-static char *url_with_credentials(const struct camera_config *cam)
+/* The scheme in lower case: FFmpeg's protocol names are case-sensitive. */
+char *rtsp_url_with_credentials(const struct camera_config *cam)
 {
     size_t pos = scheme_len(cam->url);
     const char *rest = cam->url + pos;
@@ -273,10 +274,9 @@ fail:
     return NULL;
 }
 
-/* Checks the URL shape and fills st->hostport ("host:port", IPv6 in []). */
-static enum cs_err parse_url(struct rtsp_state *st, char *err, size_t errsz)
+enum cs_err rtsp_check_url(const char *url, char *hostport, size_t hostportsz, char *err,
+                           size_t errsz)
 {
-    const char *url = st->cam->url;
     char proto[16], auth[8], host[256], path[8];
     int port = -1;
 
@@ -287,6 +287,7 @@ static enum cs_err parse_url(struct rtsp_state *st, char *err, size_t errsz)
     av_url_split(proto, sizeof(proto), auth, sizeof(auth), host, sizeof(host), &port, path,
                  sizeof(path), url);
     if (auth[0] != '\0') {
+        explicit_bzero(auth, sizeof(auth));
         snprintf(err, errsz,
                  "camera URL contains a user name or password; "
                  "put them in the username and password settings instead");
@@ -298,8 +299,7 @@ static enum cs_err parse_url(struct rtsp_state *st, char *err, size_t errsz)
     }
     if (port <= 0)
         port = scheme_len(url) == strlen(RTSPS_SCHEME) ? RTSPS_DEFAULT_PORT : RTSP_DEFAULT_PORT;
-    snprintf(st->hostport, sizeof(st->hostport), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
-             port);
+    snprintf(hostport, hostportsz, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     return CS_OK;
 }
 
@@ -328,7 +328,6 @@ static const char *averr_text(int averr, char *buf, size_t bufsz)
     return buf;
 }
 
-/* "850 ms" or "4.0s", for messages. */
 const char *rtsp_duration_text(int64_t ms, char *buf, size_t bufsz)
 {
     if (ms < 1000)
@@ -621,7 +620,7 @@ static enum cs_err connect_rtsp(struct rtsp_state *st, int64_t deadline_ms, char
     st->deadline_ms = deadline_ms;
     if (cam->connect_timeout_ms > 0 && now + cam->connect_timeout_ms < deadline_ms)
         st->deadline_ms = now + cam->connect_timeout_ms;
-    if (!(url = url_with_credentials(cam))) {
+    if (!(url = rtsp_url_with_credentials(cam))) {
         snprintf(err, errsz, "out of memory opening the RTSP stream");
         return CS_NOMEM;
     }
@@ -723,7 +722,7 @@ static enum cs_err rtsp_open(const struct camera_config *cam, struct budget *bud
     st->budget = budget;
     st->vstream = -1;
     st->last_key_pts = AV_NOPTS_VALUE;
-    rc = parse_url(st, err, errsz);
+    rc = rtsp_check_url(cam->url, st->hostport, sizeof(st->hostport), err, errsz);
     if (!rc)
         rc = connect_rtsp(st, deadline_mono_ms, err, errsz);
     if (!rc && (!(st->pkt = av_packet_alloc()) || !(st->frame = av_frame_alloc()))) {

@@ -7,17 +7,38 @@
  * many slices it has and whatever the camera repeats between them. Other
  * codecs (MJPEG: one whole JPEG per packet) are taken packet by packet.
  *
- * The decoder is fed only what can give a clean picture:
+ * The decoder is fed only what can give a clean picture. Each whole access
+ * unit goes through take_au(), which makes every transition of st->dstate:
  *
- *   DEC_WAIT_ENTRY --IDR/IRAP unit--> decode it alone, drain --> gate
- *        |    ^                                                    |
- *        |    +------------- rejected / lossy ---------------------+
- *        |    |
- *        +--recovery point SEI (H.264 intra refresh, no IDR ever)-->
- *   DEC_RECOVERING: feed every unit; the H.264 decoder outputs nothing
- *        until its picture is "recovered" (the refresh wave has covered it)
- *        --> gate; a loss or recovery_limit units without output go back to
- *        DEC_WAIT_ENTRY (take_au() makes every transition).
+ *   DEC_WAIT_ENTRY
+ *     │ not an entry point ─────────────────────────────▶ skipped
+ *     │ torn by RTP loss, or larger than the buffer ─────▶ restart_wait()
+ *     │ an entry point (au_classify(): IDR/IRAP, or a recovery point SEI):
+ *     │   check_size(): the parser's size over max_pixels ─▶ CS_TOOBIG
+ *     │   start_picture(): budget_take(), a decoder opened;
+ *     │     no memory before the deadline ───────────────▶ CS_TIMEOUT
+ *     ├─ IDR/IRAP ─▶ decode_alone(): decoded by itself, drained
+ *     │    ├─ the picture passes the gate ─────────────▶ got (stays DEC_WAIT_ENTRY,
+ *     │    │                                              picture and decoder kept)
+ *     │    └─ rejected, or not clean ──────────────────▶ rtsp_drop_picture()
+ *     └─ recovery point (H.264 intra refresh: no IDR ever) ─▶ DEC_RECOVERING,
+ *                                                     recovery_limit set
+ *   DEC_RECOVERING
+ *     │ every unit ─▶ decode_forward(): the H.264 decoder outputs nothing
+ *     │               until the refresh wave has covered the picture
+ *     ├─ a picture passes the gate ────────────────────▶ got: DEC_WAIT_ENTRY,
+ *     │                                                   picture and decoder kept
+ *     ├─ a unit torn by RTP loss, a decoder error ─────▶ restart_wait(): DEC_WAIT_ENTRY
+ *     └─ recovery_limit units without one ─────────────▶ restart_wait(): DEC_WAIT_ENTRY
+ *
+ *   restart_wait() and rtsp_drop_picture() free the picture, its decoder and
+ *   its share of the budget. The deadline, checked after every packet
+ *   (next_clean_picture()) and by the interrupt callback during reads,
+ *   ends the grab: timeout_error() says what was seen (CS_BADFRAME when
+ *   every entry point was damaged, else CS_TIMEOUT).
+ *
+ * Other codecs (MJPEG) go through take_picture_packet(): a key packet
+ * without RTP loss is decoded alone, then the gate.
  *
  * The gate (clean_picture): the decoder flagged nothing (corrupt, concealed
  * errors), no RTP loss while the unit was gathered, and no 16x16 block was

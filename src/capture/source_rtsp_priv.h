@@ -16,6 +16,7 @@
 
 #include "au.h"
 #include "source.h"
+#include "source_priv.h"
 
 #define RTSP_MAGIC 0x52545350u /* "RTSP": tells our contexts apart in the log callback */
 
@@ -64,7 +65,6 @@ struct rtsp_state {
 /* source_rtsp.c */
 int rtsp_interrupt_cb(void *opaque);
 bool rtsp_stalled(const struct rtsp_state *st, int64_t now);
-const char *rtsp_duration_text(int64_t ms, char *buf, size_t bufsz);
 
 /* source_rtsp_grab.c: the video stream was found; prepares for it (the
  * decoder itself is opened for each picture, under the budget). */

@@ -139,8 +139,9 @@ static int take_lock(struct cli_state *st, const char *role)
                                   &holder, holder_role);
 
     /* An agent starting wins over a sync or cleanup: it says it wants the
-     * directory, and the holder steps aside within a second or so. Another
-     * agent never steps aside: that one is refused at once. */
+     * directory; a sync steps aside within a second or so, a cleanup (brief)
+     * is waited for. Another agent never steps aside: that one is refused
+     * at once. */
     if (rc == CS_BUSY && agent && strcmp(holder_role, "run") &&
         (want = lock_want(st->cfg->general.state_dir)) >= 0) {
         log_info(NULL, "waiting for the camsnap %s holding %s (pid %ld) to step aside",

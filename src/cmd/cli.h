@@ -23,7 +23,7 @@
 struct cli {
     const char *config_path;    /* -c, $CAMSNAP_CONFIG, or the default */
     const char *state_dir;      /* --state-dir or NULL */
-    int verbosity;              /* -v: +1, -q: -1 */
+    int verbosity;              /* -v: +1 each, -q: -3 (errors only) */
     const char *argv0;
     const char *command;        /* "run", "sync", ...: written in the lock file */
 };
@@ -31,11 +31,12 @@ struct cli {
 /* How a command shares the state directory with a running agent. */
 enum cli_access {
     CLI_AGENT,     /* run: exclusive, and it wins: while it waits (up to
-                    * CLI_AGENT_WAIT_MS) a sync or cleanup holding the lock
-                    * steps aside (lock_want) */
+                    * CLI_AGENT_WAIT_MS, lock_want) a sync holding the lock
+                    * steps aside and a cleanup ends */
     CLI_EXCLUSIVE, /* sync, cleanup: one at a time (the lock, waited for
                     * CLI_LOCK_WAIT_MS); refused (EXIT_LOCKED) while another holds it;
-                    * they watch cli_agent_wants() and step aside for an agent */
+                    * a sync watches lock_wanted() and steps aside for an agent,
+                    * a cleanup (brief) is waited for */
     CLI_WRITER,    /* capture --once: takes no lock, so it never keeps an agent
                     * out; reconciles only when no agent holds the directory */
     CLI_READONLY,  /* stats, status: no lock, no reconciliation, nothing created

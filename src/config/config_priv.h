@@ -1,7 +1,7 @@
 /*
  * config_priv.h - what config.c, config_keys.c and config_print.c share:
  * the key table and its types, where each value came from, and a few
- * helpers. Private to the config module; nothing outside src/config*.c
+ * helpers. Private to the config module; nothing outside src/config/config*.c
  * includes it. Shared non-static names are prefixed config__.
  */
 #ifndef CAMSNAP_CONFIG_PRIV_H

@@ -102,6 +102,10 @@ struct dl_where {
     const char *path;   /* object path in the bucket; NULL: Key not compared */
 };
 
+/* Initialises libcurl for the Supabase backend: once at process start,
+ * before any thread (see source_global_init()). */
+void supabase_global_init(void);
+
 /* Classifies a Storage (step OBJECT/VERIFY) or PostgREST (step ROW) answer
  * from its status AND its body: success only in the shape the service
  * documents (Storage: 200 with {"Key": "<bucket>/<path>"}; PostgREST: 201,
@@ -109,10 +113,6 @@ struct dl_where {
  * an odd 2xx is tried again (every step is idempotent). body may be NULL;
  * w may be NULL (no Key comparison, generic words). Pure; exported for
  * tests and fuzzing. */
-/* Initialises libcurl for the Supabase backend: once at process start,
- * before any thread (see source_global_init()). */
-void supabase_global_init(void);
-
 void supabase_classify(enum dl_step step, const struct dl_where *w, long http_status,
                      const char *body, size_t len, struct dl_result *r);
 

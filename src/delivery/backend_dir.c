@@ -176,7 +176,11 @@ static void put_object(struct dirbe *d, const struct dl_request *req, struct dl_
     int n = snprintf(path, sizeof(path), "%s/%s/%s", d->root, d->bucket, req->path);
     int64_t size = -1;
 
-    if (n < 0 || (size_t)n >= sizeof(path) || mkdirs(path, (size_t)(strrchr(path, '/') - path)))
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        errno = ENAMETOOLONG;
+        goto fail;
+    }
+    if (mkdirs(path, (size_t)(strrchr(path, '/') - path)))
         goto fail;
     if (!(errno = publish(d, path, req->data, req->len))) {
         r->cls = DL_OK;
@@ -354,10 +358,14 @@ enum cs_err backend_dir_new(const struct config_upload *cfg, void **state, char 
     snprintf(d->root, sizeof(d->root), "%s", cfg->path);
     snprintf(d->bucket, sizeof(d->bucket), "%s", cfg->bucket ? cfg->bucket : "ASE");
     d->tail = &d->head;
-    if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) != 0 || mkdirs(d->root, strlen(d->root)) ||
-        prepare_dirs(d)) {
-        snprintf(err, errsz, "cannot use delivery directory %s: %s", d->root, strerror(errno));
+    if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        snprintf(err, errsz, "cannot start the delivery directory backend: %s", strerror(errno));
         free(d);
+        return CS_IO;
+    }
+    if (mkdirs(d->root, strlen(d->root)) || prepare_dirs(d)) {
+        snprintf(err, errsz, "cannot use delivery directory %s: %s", d->root, strerror(errno));
+        dir_free(d);
         return CS_IO;
     }
     *state = d;

@@ -29,13 +29,7 @@ static int open_named(const char *state_dir, const char *name, int flags)
 
 static int open_lock(const char *state_dir, int flags)
 {
-    char path[PATH_MAX];
-
-    if (snprintf(path, sizeof(path), "%s/%s", state_dir, LOCK_FILENAME) >= (int)sizeof(path)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    return open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0640);
+    return open_named(state_dir, LOCK_FILENAME, flags);
 }
 
 /* The lock file: "PID ROLE\n". */

@@ -1,6 +1,7 @@
 /*
  * lock.h - one camsnap per state directory: a kernel lock (flock) on
- * <state_dir>/camsnap.lock, which also holds the holder's PID for messages.
+ * <state_dir>/camsnap.lock, which also holds the holder's PID and role
+ * ("PID ROLE\n") for messages.
  * The kernel drops the lock when the holder dies (even by kill -9), so there
  * is never a stale lock to remove by hand. Not a PID file in /tmp.
  */
@@ -37,10 +38,10 @@ pid_t lock_holder_role(const char *state_dir, char role[16]);
 /* Releases and frees; lock_release(NULL) is a no-op. */
 void lock_release(struct state_lock *l);
 
-/* An agent starting always wins over a `sync` (or `cleanup`): while it
- * waits for the lock it holds <state_dir>/camsnap.want (lock_want), and the
- * holder, checking lock_wanted() now and then, steps aside (abandoning what
- * is in flight, all of it safe to redo). lock_want() returns the file's
+/* An agent starting always wins over a `sync`: while it waits for the lock
+ * it holds <state_dir>/camsnap.want (lock_want), and a sync, checking
+ * lock_wanted() now and then, steps aside (abandoning what is in flight, all
+ * of it safe to redo); a `cleanup` is brief and is waited for. lock_want() returns the file's
  * descriptor (>= 0; close it to stop wanting) or -1 with errno. */
 int lock_want(const char *state_dir);
 

@@ -1,24 +1,27 @@
 /*
  * store.c - the tracking database: schema migrations, prepared statements,
- * and the still status machine. The only file that includes sqlite3.h.
+ * and the still status machine. It and store_delivery.c (the delivery
+ * transitions), through store_priv.h, are the only files that include
+ * sqlite3.h.
  *
- * A still's status (upload_status column) and who moves it (delivery is the
- * upload module, issue 4):
+ * A still's status (upload_status column) and the function that moves it
+ * (the delivery transitions are called by the delivery engine, delivery.c):
  *
- *                            store_add_still()
- *              (no row) ────────────────────────────┐
- *                                                   ▼
- *            store_mark_missing()                            delivery (issue 4)
- *  missing ◀──────────────────────────────────── pending ────────────────────────────▶ success
- *   │  ▲                                         ▲  │  ▲                               ▲
- *   │  │   store_add_still(): the file is back   │  │  │ retry                         │
- *   └──┼─────────────────────────────────────────┘  │  │ (issue 4)                     │
- *      │                                delivery    ▼  │                               │
- *      └────────────────────────────────────────── failed ─────────────────────────────┘
- *             store_mark_missing()      error (issue 4)            delivery (issue 4)
+ *               store_add_still()                   store_delivered()
+ *   (no row) ─────────────────────▶ pending ─────────────────────────────▶ success
+ *                                    │   ▲                                    ▲
+ *      store_attempt_failed(),       │   │ store_add_still():                 │
+ *      store_verify_failed()         │   │ the file is back                   │
+ *                                    ▼   │                                    │
+ *                                 failed │ ──────── store_delivered() ────────┘
+ *                                  │ ▲   │
+ *                                  └─┘   │   failed again: stays failed,
+ *                                    │   │   attempts + 1, next_attempt_ms
+ *      store_mark_missing()          ▼   │
+ *      (from pending too) ──────▶ missing┘
  *
- *  (no row), or any row ── store_quarantine() ──▶ quarantined
- *                                                 (kept, counted, never uploaded)
+ *  (no row), or any row ── store_quarantine(), store_quarantine_id() ──▶ quarantined
+ *                                               (kept, counted, never uploaded)
  *
  * store_foreach_local() walks pending and failed rows: the ones whose local
  * file is still needed; success, missing and quarantined rows are not walked.
@@ -219,7 +222,7 @@ static const char *const migrations[] = {
           "height = CAST(substr(resolution, instr(resolution, 'x') + 1) AS INTEGER) "
           "WHERE width IS NULL AND resolution GLOB '[1-9]*x[1-9]*';"
           "PRAGMA user_version = 2;",
-    /* Delivery (issue 4): when the last attempt ran, how its error was
+    /* Delivery: when the last attempt ran, how its error was
      * classified, when the still was delivered; due rows by age. */
     [3] = "ALTER TABLE upload_tracking ADD COLUMN last_attempt_ms INTEGER;"
           "ALTER TABLE upload_tracking ADD COLUMN error_class TEXT;"

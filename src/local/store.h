@@ -1,5 +1,6 @@
 /*
- * store.h - the tracking database (SQLite), the only code that speaks SQL.
+ * store.h - the tracking database (SQLite): this module (store.c, and the
+ * delivery transitions in store_delivery.c) is the only code that speaks SQL.
  *
  * <state_dir>/capture_tracking.db, table upload_tracking: one row per still,
  * keyed by `filename`, which is the still's path relative to backup_queue/
@@ -13,15 +14,11 @@
  * is the table the old Python system created (so its database is adopted),
  * later versions add camsnap's columns. WAL, synchronous=FULL, busy_timeout.
  *
- * A still's status (upload_status column):
- *
- *     store_add_still()          delivery (issue 4)
- *   ──────────────────▶ pending ───────────────▶ success
- *                          │  ▲
- *     store_mark_missing() │  │ (file reappears: store_add_still adopts)
- *                          ▼  │
- *                        missing        quarantined ◀── store_quarantine()
- *                                       (kept, counted, never uploaded)
+ * A still's status (upload_status column) moves pending -> success, or
+ * through failed (a delivery attempt failed: retried later) to success;
+ * pending and failed go missing when the file is gone (and back to pending
+ * when it returns); any row may be quarantined (kept, never uploaded).
+ * store.c draws the machine with the function of each transition.
  *
  * Thread-safety: one struct store is one connection; use it from one thread
  * at a time (callers serialise). Several processes may open the same file.

@@ -1,7 +1,8 @@
 /*
  * store_priv.h - shared between the files of the store module only
  * (store.c: schema and capture-side transitions; store_delivery.c: the
- * delivery transitions and queries). Nothing outside src/store*.c includes it.
+ * delivery transitions and queries). Nothing outside src/local/store*.c
+ * includes it.
  */
 #ifndef CAMSNAP_STORE_PRIV_H
 #define CAMSNAP_STORE_PRIV_H

@@ -1,6 +1,7 @@
 /* test_schedule.c - when the next round is, across DST changes in several
  * zones (expected instants computed independently, with Python's zoneinfo),
- * windows across midnight, weekdays, intervals longer than the window. */
+ * windows across midnight, weekdays, intervals longer than the window,
+ * alignment to a half-hour zone's clock, days that allow nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +141,47 @@ static void describe(void **state)
     assert_string_equal(schedule_describe(&w, all_days(), buf, sizeof(buf)), "always");
 }
 
+/* Rounds align to the local clock: in Kolkata (+05:30) an hourly round is
+ * on the local hour, which is :30 in UTC. */
+static void align_local(void **state)
+{
+    (void)state;
+    tz("Asia/Kolkata");
+    /* 2026-03-01 10:17:12 local */
+    assert_int_equal(schedule_align(1772340432000LL, 5 * MIN), 1772340600000LL);
+    assert_int_equal(schedule_align(1772340432000LL, 60 * MIN), 1772343000000LL);
+    /* An instant on the grid is its own round; no interval: no alignment. */
+    assert_int_equal(schedule_align(1772340600000LL, 5 * MIN), 1772340600000LL);
+    assert_int_equal(schedule_align(1772340432000LL, 0), 1772340432000LL);
+}
+
+/* Allowed days decide by the day a window opens: 22:00-06:00 on Mondays
+ * only is closed early on Monday (Sunday's night) and open early on
+ * Tuesday (Monday's night). "always" follows the calendar day. */
+static void days_of_the_window(void **state)
+{
+    struct window night = win("22:00-06:00"), always = win("always");
+    int mon;
+
+    (void)state;
+    tz("Europe/Paris");
+    assert_int_equal(units_parse_days("mon", &mon), CS_OK);
+    assert_false(schedule_in_window(&night, mon, 1772404200000LL)); /* Sun 23:30 */
+    assert_false(schedule_in_window(&night, mon, 1772407800000LL)); /* Mon 00:30 */
+    assert_false(schedule_in_window(&night, mon, 1772449200000LL)); /* Mon 12:00 */
+    assert_true(schedule_in_window(&night, mon, 1772485200000LL));  /* Mon 22:00 */
+    assert_true(schedule_in_window(&night, mon, 1772492400000LL));  /* Tue 00:00 */
+    assert_int_equal(schedule_next_round(&night, mon, 5 * MIN, 1772404200000LL),
+                     1772485200000LL);
+    assert_false(schedule_in_window(&always, mon, 1772404200000LL)); /* Sun 23:30 */
+    assert_true(schedule_in_window(&always, mon, 1772449200000LL));  /* Mon 12:00 */
+    assert_int_equal(schedule_next_round(&always, mon, 5 * MIN, 1772404200000LL),
+                     1772406000000LL); /* Mon 00:00 */
+    /* No day allowed: never, said as 0, after a bounded search. */
+    assert_int_equal(schedule_next_round(&always, 0, 5 * MIN, 1772404200000LL), 0);
+    assert_int_equal(schedule_next_round(&night, 0, 5 * MIN, 1772404200000LL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +189,7 @@ int main(void)
         cmocka_unit_test(new_york),        cmocka_unit_test(lord_howe),
         cmocka_unit_test(across_midnight), cmocka_unit_test(windows_and_intervals),
         cmocka_unit_test(describe),
+        cmocka_unit_test(align_local),     cmocka_unit_test(days_of_the_window),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,10 @@
 """Shared plumbing for the reliability cases: configs, running the binary,
 killing it, the RESULT line. Run with /usr/bin/python3."""
+import collections
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -55,11 +57,13 @@ def run(cfg, args, timeout=300, env=None, check=None):
     return p
 
 
-def start(cfg, args, env=None):
+def start(cfg, args, env=None, log=None):
+    """Starts camsnap; its stderr (the log) goes to the file `log`, or nowhere."""
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.Popen([BIN, "-c", cfg] + args, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=e)
+    with open(log or os.devnull, "w") as f:
+        return subprocess.Popen([BIN, "-c", cfg] + args, stdout=subprocess.DEVNULL,
+                                stderr=f, env=e)
 
 
 def rss_kb(pid):
@@ -70,6 +74,49 @@ def rss_kb(pid):
                     return int(line.split()[1])
     except OSError:
         return None
+    return None
+
+
+# Lines a process logs once a still is durable and recorded, and (at
+# log_level = debug) once it is delivered.
+DELIVERED = re.compile(r" delivered (camera_\S+)")
+
+
+def work_seen(text):
+    """(stills saved, stills delivered) that a process's log shows: what it
+    had made durable before it ended or was killed. Whole lines only."""
+    saved = delivered = 0
+    for line in text.splitlines(keepends=True):
+        if not line.endswith("\n"):
+            continue
+        saved += "still saved: camera_" in line
+        delivered += bool(DELIVERED.search(line))
+    return saved, delivered
+
+
+def kill_phase(who, text, busy=False):
+    """Where a kill of `who` landed, from its log up to the kill (and
+    `busy`: a write of its own the case saw in progress, such as its temp
+    file): after a write of interest, or before any."""
+    saved, delivered = work_seen(text)
+    if saved or delivered:
+        return "%s: mid-work (after a still %s)" % (who, "saved" if saved else "delivered")
+    if busy:
+        return "%s: mid-work (its temp or staging file being written)" % who
+    return "%s: before any still was saved or delivered" % who
+
+
+def report_kills(phases, min_share, label):
+    """Prints how the kills landed; returns a problem (or None) when fewer
+    than min_share of them landed mid-work."""
+    dist = collections.Counter(phases)
+    mid = sum(n for ph, n in dist.items() if "mid-work" in ph)
+    print("%s: %d kills, %d mid-work" % (label, len(phases), mid), flush=True)
+    for ph, n in sorted(dist.items()):
+        print("  %3d  %s" % (n, ph), flush=True)
+    if phases and mid < min_share * len(phases):
+        return ("%s: only %d of %d kills landed after a write of interest (at least %.0f%% "
+                "must)" % (label, mid, len(phases), 100 * min_share))
     return None
 
 

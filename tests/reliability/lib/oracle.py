@@ -1,15 +1,25 @@
-"""The reliability oracle: run after every case (issue: Proof).
+"""The reliability oracle: run after every case.
 
   O1 no loss        every still recorded as delivered has exactly one remote
-                    object, byte-identical (SHA-256), and exactly one remote row
+                    object, byte-identical (the SHA-256 recorded at capture;
+                    a row of the old system, which kept none, against its
+                    local file, or its recorded size once the file is gone),
+                    and exactly one remote row
   O2 no duplicates  remote rows == distinct image_ids == local successes;
                     no remote object without a local still
   O3 local          PRAGMA integrity_check ok; no partial image under a final
                     name; no temp file; spool and database agree one to one,
-                    except quarantined stills, each with its reason
+                    except quarantined stills, each with its reason; every row
+                    camsnap wrote has its SHA-256 (only a quarantined file
+                    that could not be read, or a row of the old system, has
+                    none) and every still on disk still has those bytes
   O4 drained        nothing left pending/failed (when the fault has ended)
   O5 accounted      every round/camera without a still is in capture_failures
                     with a reason; attempts == stills + failures when known
+  O6 reported       every still a process said it saved (its own output: a
+                    record independent of the database, which a still lost
+                    together with its row leaves behind) has its row, is not
+                    missing or quarantined, and is delivered when drained
 
 Remotes: DirRemote (the `dir` backend) and StandinRemote (the Supabase
 stand-in's PostgreSQL + object directory). Run with /usr/bin/python3.
@@ -18,6 +28,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sqlite3
 
 from PIL import Image
@@ -54,6 +65,13 @@ class DirRemote:
                 out[os.path.relpath(p, base)] = sha256_file(p)
         return out
 
+    def sizes(self):
+        base = os.path.join(self.root, self.bucket)
+        if self.restaurant_id:
+            base = os.path.join(base, self.restaurant_id)
+        return {os.path.relpath(os.path.join(d, f), base): os.path.getsize(os.path.join(d, f))
+                for d, _, files in os.walk(base) for f in files}
+
     def rows(self):
         rd, out = os.path.join(self.root, "rows"), []
         if os.path.isdir(rd):
@@ -75,6 +93,9 @@ class StandinRemote:
     def objects(self):
         return DirRemote(self.dir, self.bucket, self.restaurant_id).objects()
 
+    def sizes(self):
+        return DirRemote(self.dir, self.bucket, self.restaurant_id).sizes()
+
     def rows(self):
         import psycopg2
         import psycopg2.extras
@@ -83,6 +104,25 @@ class StandinRemote:
             cur.execute('SELECT image_id::text AS image_id, image_url, camera_name, '
                         'capture_timestamp, resolution, file_size_kb FROM "%s"' % self.table)
             return [dict(r) for r in cur.fetchall()]
+
+
+# What a process prints when a still is durable and recorded: the log line
+# (written after the row's commit) and a line of capture --once's table.
+SAVED_LOG = re.compile(r"still saved: (camera_\S+)")
+SAVED_TABLE = re.compile(r"^\S+\s+ok\s+.*\d+ ms\s+(camera_\S+)$")
+
+
+def saved_in(text):
+    """The stills a process's output says it saved. Only whole lines count:
+    a process killed mid-line may have written half a name."""
+    out = set()
+    for line in text.splitlines(keepends=True):
+        if not line.endswith("\n"):
+            continue
+        m = SAVED_LOG.search(line) or SAVED_TABLE.match(line.rstrip("\n"))
+        if m:
+            out.add(m.group(1))
+    return out
 
 
 def local_state(state_dir):
@@ -117,10 +157,17 @@ def decodes(path):
         return False
 
 
+def legacy(row):
+    """A row of the old system (adopted by the schema migration): it has no
+    created_ms, and no SHA-256 was ever recorded for it."""
+    return row.get("created_ms") is None
+
+
 def check(state_dir, remote=None, drained=True, attempts=None, decode=True,
-          removed_ok=()):
-    """Runs O1-O5; returns a dict of figures; raises OracleError listing
-    every violation. `removed_ok`: filenames cleanup may have removed."""
+          removed_ok=(), reported=None):
+    """Runs O1-O6; returns a dict of figures; raises OracleError listing
+    every violation. `removed_ok`: filenames cleanup may have removed.
+    `reported`: the stills processes said they saved (O6; see saved_in)."""
     v = []
     integrity, rows, fails = local_state(state_dir)
     stills, temps = spool(state_dir)
@@ -142,6 +189,12 @@ def check(state_dir, remote=None, drained=True, attempts=None, decode=True,
                 v.append("O3: quarantined without a reason: %s" % rel)
         elif decode and not decodes(path):
             v.append("O3: partial or corrupt image under a final name: %s" % rel)
+        elif r["sha256"] and sha256_file(path) != r["sha256"]:
+            v.append("O3: still %s no longer holds the bytes recorded at capture" % rel)
+    for r in rows:
+        if not r["sha256"] and r["upload_status"] != "quarantined" and not legacy(r):
+            v.append("O3: row %s (%s) has no SHA-256: its content cannot be checked"
+                     % (r["filename"], r["upload_status"]))
     for rel, r in by_name.items():
         if rel not in stills and r["upload_status"] in ("pending", "failed", "quarantined") \
                 and rel not in removed_ok:
@@ -156,11 +209,17 @@ def check(state_dir, remote=None, drained=True, attempts=None, decode=True,
     if attempts is not None and len(rows) + len(fails) != attempts:
         v.append("O5: %d attempts but %d stills + %d failures" % (attempts, len(rows),
                                                                  len(fails)))
+    # O6
+    if reported is not None:
+        check_reported(by_name, set(reported), drained, removed_ok, v)
     figures = {"stills": len(rows), "status": status, "capture_failures": len(fails),
                "quarantined": [(r["filename"], r["error_message"]) for r in rows
                                if r["upload_status"] == "quarantined"]}
+    if reported is not None:
+        figures["reported"] = len(set(reported))
     if remote is not None:
-        figures.update(check_remote(rows, remote, v, bool(waiting)))
+        figures.update(check_remote(rows, remote, v, bool(waiting),
+                                    os.path.join(state_dir, "backup_queue")))
     if v:
         raise OracleError("\n".join(v))
     return figures
@@ -172,8 +231,38 @@ def remote_name(row):
     return row.get("object_name") or row["filename"]
 
 
-def check_remote(rows, remote, v, unfinished):
+def check_reported(by_name, reported, drained, removed_ok, v):
+    """O6: what processes said they saved, against the database."""
+    gone = sorted(f for f in reported if f not in by_name)
+    if gone:
+        v.append("O6: %d still(s) reported saved have no row (lost with their record), "
+                 "e.g. %s" % (len(gone), gone[:3]))
+    for f in sorted(reported & set(by_name)):
+        st = by_name[f]["upload_status"]
+        if st == "quarantined" or (st == "missing" and f not in removed_ok):
+            v.append("O6: still %s was reported saved but is %s (%s)"
+                     % (f, st, by_name[f]["error_message"]))
+        elif drained and st != "success":
+            v.append("O6: still %s was reported saved but is %s, not delivered" % (f, st))
+
+
+def same_content(row, sha, size, spool_root):
+    """Does a remote object (its SHA-256 and size) hold this row's still?"""
+    if row["sha256"]:
+        return sha == row["sha256"]
+    # A row of the old system: no SHA-256 recorded. Its file while it is
+    # there; then the size it recorded (file_size_kb, to 0.1 KB: a margin).
+    path = os.path.join(spool_root, row["filename"])
+    if os.path.exists(path):
+        return sha == sha256_file(path)
+    if row.get("file_size") is not None:
+        return size == row["file_size"]
+    return row["file_size_kb"] is not None and abs(size - row["file_size_kb"] * 1024) <= 103
+
+
+def check_remote(rows, remote, v, unfinished, spool_root):
     objs = remote.objects()
+    sizes = remote.sizes() if hasattr(remote, "sizes") else {}
     rrows = remote.rows()
     ids = [str(r["image_id"]) for r in rrows]
     success = [r for r in rows if r["upload_status"] == "success"]
@@ -182,7 +271,7 @@ def check_remote(rows, remote, v, unfinished):
         sha = objs.get(remote_name(r))
         if sha is None:
             v.append("O1: delivered still has no remote object: %s" % r["filename"])
-        elif r["sha256"] and sha != r["sha256"]:
+        elif not same_content(r, sha, sizes.get(remote_name(r)), spool_root):
             v.append("O1: remote object differs from the still: %s" % r["filename"])
         if ids.count(str(r["image_id"])) != 1:
             v.append("O1: delivered still has %d remote rows: %s" % (ids.count(
